@@ -1,0 +1,25 @@
+"""lambdaops: in-function observability for AWS Lambda Python handlers.
+
+One decorator, :func:`instrument`, gives a handler structured logs (``log``),
+and the signals of later modules plug into the same lifecycle.
+"""
+
+from __future__ import annotations
+
+from lambdaops._config import Config
+from lambdaops._decorator import instrument
+from lambdaops._errors import ConfigError, LambdaopsError
+from lambdaops._logger import BoundLogger, DropEvent, log
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BoundLogger",
+    "Config",
+    "ConfigError",
+    "DropEvent",
+    "LambdaopsError",
+    "__version__",
+    "instrument",
+    "log",
+]

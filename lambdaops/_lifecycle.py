@@ -1,0 +1,183 @@
+"""The invocation lifecycle, top to bottom: begin, run the handler, end.
+
+Every signal (logs, metrics, outcome record, tracing, ...) plugs in as an
+object with ``start(inv)`` and ``finish(inv)``; the lifecycle calls them in
+order around the handler and contains their failures, so neither the
+decorator nor this module grows a branch per feature, and nothing a signal
+does can change what the handler returns or raises.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from lambdaops._config import Config
+from lambdaops._events import inspect_event
+from lambdaops._report import internal_error
+from lambdaops._scope import Invocation, _current, enter, leave
+
+
+class Signal(Protocol):
+    """What a signal provides to the lifecycle."""
+
+    name: str
+
+    def start(self, inv: Invocation) -> None: ...
+
+    def finish(self, inv: Invocation) -> None: ...
+
+
+def build_signals(config: Config) -> tuple[Signal, ...]:
+    """The signals one decorated handler runs, chosen once from its config."""
+    from lambdaops._logger import LogSignal
+
+    signals: list[Signal] = [LogSignal(config)]
+    return tuple(signals)
+
+
+_cold_start = True
+
+
+def parse_trace_header(raw: str | None) -> dict[str, str]:
+    """``Root=...;Parent=...;Sampled=1`` as a dict; tolerant of junk."""
+    if not raw:
+        return {}
+    out: dict[str, str] = {}
+    for part in raw.split(";"):
+        key, sep, value = part.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+class Lifecycle:
+    """The lifecycle of one decorated handler."""
+
+    __slots__ = ("config", "signals")
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.signals = build_signals(config)
+
+    # -- begin ----------------------------------------------------------------
+    def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation | None:
+        """Build the invocation and start every signal; ``None`` means pass through."""
+        if _current.get() is not None:
+            return None  # a handler called from inside another: one invocation
+        try:
+            event = args[0] if args else kwargs.get("event")
+            context = args[1] if len(args) > 1 else kwargs.get("context")
+            inv = self._describe(event, context)
+        except Exception as exc:
+            internal_error("lifecycle.begin", exc)
+            return None
+        for signal in self.signals:
+            try:
+                signal.start(inv)
+            except Exception as exc:
+                internal_error(f"{signal.name}.start", exc)
+        return inv
+
+    def _describe(self, event: Any, context: Any) -> Invocation:
+        global _cold_start
+        inv = Invocation(self.config, event, context)
+        inv.started = time.time()
+        inv.started_ns = time.perf_counter_ns()
+        env = os.environ
+        inv.cold_start = _cold_start
+        _cold_start = False
+        inv.request_id = str(getattr(context, "aws_request_id", None) or "")
+        inv.function_name = str(
+            getattr(context, "function_name", None) or env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        )
+        inv.function_version = str(
+            getattr(context, "function_version", None)
+            or env.get("AWS_LAMBDA_FUNCTION_VERSION", "")
+        )
+        inv.function_arn = str(getattr(context, "invoked_function_arn", None) or "")
+        memory = getattr(context, "memory_limit_in_mb", None) or env.get(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+        )
+        try:
+            inv.memory_limit_mb = int(memory) if memory else 0
+        except (TypeError, ValueError):
+            inv.memory_limit_mb = 0
+        inv.trace_header = header = parse_trace_header(env.get("_X_AMZN_TRACE_ID"))
+        inv.xray_trace_id = header.get("Root")
+        info = inspect_event(event)
+        inv.trigger = info.trigger
+        inv.correlation_id = info.correlation_id
+        inv.attempt = info.attempt
+        inv.batch_size = info.batch_size
+        fields = inv.log_fields
+        fields["request_id"] = inv.request_id
+        fields["function_name"] = inv.function_name
+        fields["cold_start"] = inv.cold_start
+        if inv.xray_trace_id:
+            fields["xray_trace_id"] = inv.xray_trace_id
+        if inv.correlation_id:
+            fields["correlation_id"] = inv.correlation_id
+        return inv
+
+    # -- end ------------------------------------------------------------------
+    def end(self, inv: Invocation, result: Any, error: BaseException | None) -> None:
+        """Finish every signal once; a second call (e.g. after a timeout) does nothing."""
+        if inv.outcome is not None:
+            return
+        inv.result = result
+        inv.error = error
+        inv.outcome = "success" if error is None else "error"
+        for signal in self.signals:
+            try:
+                signal.finish(inv)
+            except Exception as exc:
+                internal_error(f"{signal.name}.finish", exc)
+
+    # -- run ------------------------------------------------------------------
+    def call(
+        self, handler: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Run a sync handler inside the lifecycle."""
+        inv = self.begin(args, kwargs)
+        if inv is None:
+            return handler(*args, **kwargs)
+        token = enter(inv)
+        try:
+            result = handler(*args, **kwargs)
+        except BaseException as exc:
+            self.end(inv, None, exc)
+            leave(inv, token)
+            raise
+        self.end(inv, result, None)
+        leave(inv, token)
+        return result
+
+    async def call_async(
+        self,
+        handler: Callable[..., Awaitable[Any]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """Run an ``async def`` handler inside the lifecycle."""
+        inv = self.begin(args, kwargs)
+        if inv is None:
+            return await handler(*args, **kwargs)
+        token = enter(inv)
+        try:
+            result = await handler(*args, **kwargs)
+        except BaseException as exc:
+            self.end(inv, None, exc)
+            leave(inv, token)
+            raise
+        self.end(inv, result, None)
+        leave(inv, token)
+        return result
+
+
+def reset_cold_start() -> None:
+    """Make the next invocation a cold start again (tests)."""
+    global _cold_start
+    _cold_start = True

@@ -1,0 +1,171 @@
+"""JSON rendering that cannot fail.
+
+The fast path is one call into the C encoder. Anything it refuses (NaN,
+cycles, absurd depth) or a line over the size limit takes the slow path,
+which rebuilds a plain copy of the value with bad parts replaced by markers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+#: Marker appended to shortened strings; says how much was cut.
+TRUNCATED = "…[truncated {} chars]"
+_MAX_DEPTH = 32
+_MAX_REPR = 2048
+
+
+def safe_repr(obj: object) -> str:
+    """``repr`` that never raises and never runs away."""
+    try:
+        text = repr(obj)
+    except Exception:
+        return f"<unrepresentable {type(obj).__name__}>"
+    if not isinstance(text, str):
+        return f"<unrepresentable {type(obj).__name__}>"
+    return text if len(text) <= _MAX_REPR else _shorten(text, _MAX_REPR)
+
+
+def _default(obj: object) -> object:
+    """Fallback for values the encoder does not know."""
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return bytes(obj).decode("utf-8", "backslashreplace")
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    if isinstance(obj, BaseException):
+        return f"{type(obj).__name__}: {_exc_str(obj)}"
+    isoformat = getattr(obj, "isoformat", None)
+    if callable(isoformat):
+        try:
+            return str(isoformat())
+        except Exception:
+            pass
+    return safe_repr(obj)
+
+
+def _exc_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return safe_repr(exc)
+
+
+_encode = json.JSONEncoder(
+    default=_default, allow_nan=False, separators=(",", ":"), check_circular=True
+).encode
+
+
+def _shorten(text: str, cap: int) -> str:
+    return text[:cap] + TRUNCATED.format(len(text) - cap)
+
+
+def _plain(obj: object, cap: int, seen: set[int], depth: int) -> Any:
+    """A JSON-safe copy of ``obj``: cycles cut, NaN named, strings capped."""
+    if obj is None or isinstance(obj, (bool, int)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else str(obj)
+    if isinstance(obj, str):
+        return obj if len(obj) <= cap else _shorten(obj, cap)
+    if depth > _MAX_DEPTH:
+        return "<too deep>"
+    if isinstance(obj, Mapping):
+        if id(obj) in seen:
+            return "<cycle>"
+        seen.add(id(obj))
+        try:
+            out: dict[str, Any] = {}
+            for i, (key, value) in enumerate(obj.items()):
+                if i >= cap:
+                    out["…"] = f"[{len(obj) - cap} more keys]"
+                    break
+                k = key if isinstance(key, str) else safe_repr(key)
+                out[k] = _plain(value, cap, seen, depth + 1)
+            return out
+        finally:
+            seen.discard(id(obj))
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        if id(obj) in seen:
+            return "<cycle>"
+        seen.add(id(obj))
+        try:
+            items = list(obj)
+            out_list = [_plain(v, cap, seen, depth + 1) for v in items[:cap]]
+            if len(items) > cap:
+                out_list.append(f"…[{len(items) - cap} more items]")
+            return out_list
+        finally:
+            seen.discard(id(obj))
+    return _plain(_default(obj), cap, seen, depth + 1)
+
+
+def render(event: Mapping[str, Any], limit: int) -> str:
+    """Encode ``event`` as one JSON line of at most ``limit`` characters.
+
+    ASCII-only output (``\\u`` escapes) keeps characters equal to bytes and
+    makes lone surrogates harmless.
+    """
+    try:
+        line = _encode(event)
+        if len(line) <= limit:
+            return line
+    except Exception:
+        pass
+    return _render_slow(event, limit)
+
+
+def _render_slow(event: Mapping[str, Any], limit: int) -> str:
+    cap = max(limit, 64)
+    try:
+        while cap >= 64:
+            line = _encode(_plain(event, cap, set(), 0))
+            if len(line) <= limit:
+                return line
+            cap //= 4
+        keep = {k: event.get(k) for k in ("timestamp", "level", "request_id", "service")}
+        keep["message"] = _shorten(str(event.get("message", "")), max(limit // 4, 16))
+        keep["truncated"] = True
+        return _encode(_plain(keep, 256, set(), 0))[:limit]
+    except Exception as exc:
+        return _encode({"level": "ERROR", "message": "lambdaops could not render a line",
+                        "error": type(exc).__name__})
+
+
+_ts_cache: tuple[int, str] = (-1, "")
+
+
+def iso_timestamp(now: float | None = None) -> str:
+    """ISO 8601 UTC with milliseconds; the date part is computed once a second."""
+    global _ts_cache
+    t = time.time() if now is None else now
+    sec = int(t)
+    cached_sec, prefix = _ts_cache
+    if sec != cached_sec:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _ts_cache = (sec, prefix)
+    return f"{prefix}.{int((t - sec) * 1000):03d}Z"
+
+
+def exception_fields(exc: BaseException, max_frames: int = 50) -> dict[str, Any]:
+    """An exception as structured fields: type, message and stack frames."""
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)[-max_frames:]
+        stack = [
+            {"file": f.filename, "line": f.lineno, "function": f.name} for f in frames
+        ]
+    except Exception:
+        stack = []
+    out: dict[str, Any] = {
+        "type": type(exc).__name__,
+        "message": _exc_str(exc),
+        "stack": stack,
+    }
+    cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    if cause is not None and cause is not exc:
+        out["cause"] = {"type": type(cause).__name__, "message": _exc_str(cause)}
+    return out

@@ -1,0 +1,151 @@
+"""The state a log line is written under: one invocation, or the process.
+
+A :class:`Scope` carries what every signal reads on the hot path (level,
+invocation fields, the debug buffer). :class:`Invocation` adds what the
+lifecycle learns about one call of the handler. ``current()`` finds the
+scope of the running code: the invocation in this context, else the only
+invocation in flight (threads the handler started do not inherit context
+variables), else the process scope.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from collections import deque
+from typing import Any
+
+from lambdaops._config import Config, resolve
+
+
+class Scope:
+    """Logging state shared by every line written under it."""
+
+    __slots__ = ("buffer", "config", "evicted", "failed", "level", "log_fields")
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.level = config.log_level
+        self.log_fields: dict[str, Any] = {"service": config.service}
+        #: Debug lines held back until the invocation fails; None when off.
+        self.buffer: deque[dict[str, Any]] | None = None
+        self.evicted = 0
+        self.failed = False
+
+
+class Invocation(Scope):
+    """One call of an instrumented handler, built once at its start."""
+
+    __slots__ = (
+        "attempt",
+        "batch_size",
+        "cold_start",
+        "context",
+        "correlation_id",
+        "error",
+        "event",
+        "function_arn",
+        "function_name",
+        "function_version",
+        "memory_limit_mb",
+        "outcome",
+        "request_id",
+        "result",
+        "signal_state",
+        "started",
+        "started_ns",
+        "trace_header",
+        "trigger",
+        "xray_trace_id",
+    )
+
+    def __init__(self, config: Config, event: Any, context: Any) -> None:
+        super().__init__(config)
+        self.event = event
+        self.context = context
+        self.request_id = ""
+        self.function_name = ""
+        self.function_version = ""
+        self.function_arn = ""
+        self.memory_limit_mb = 0
+        self.cold_start = False
+        self.trace_header: dict[str, str] = {}
+        self.xray_trace_id: str | None = None
+        self.trigger = "direct"
+        self.correlation_id: str | None = None
+        self.attempt = 1
+        self.batch_size: int | None = None
+        self.started = 0.0
+        self.started_ns = 0
+        self.outcome: str | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+        #: Per-signal scratch space, keyed by the signal's name.
+        self.signal_state: dict[str, Any] = {}
+
+
+_current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar(
+    "lambdaops_invocation", default=None
+)
+_in_flight: list[Invocation] = []
+_lock = threading.Lock()
+_process: Scope | None = None
+
+
+def process_scope() -> Scope:
+    """The scope for code running outside any invocation (module import, tests)."""
+    global _process
+    if _process is None:
+        _process = Scope(resolve())
+    return _process
+
+
+def current() -> Scope:
+    """The scope the calling code runs in; cheap enough for every log line."""
+    inv = _current.get()
+    if inv is not None:
+        return inv
+    if len(_in_flight) == 1:
+        return _in_flight[0]
+    return _process if _process is not None else process_scope()
+
+
+def current_invocation() -> Invocation | None:
+    """The invocation the calling code belongs to, if any."""
+    inv = _current.get()
+    if inv is None and len(_in_flight) == 1:
+        return _in_flight[0]
+    return inv
+
+
+def enter(inv: Invocation) -> contextvars.Token[Invocation | None]:
+    with _lock:
+        _in_flight.append(inv)
+    return _current.set(inv)
+
+
+def leave(inv: Invocation, token: contextvars.Token[Invocation | None]) -> None:
+    with _lock:
+        try:
+            _in_flight.remove(inv)
+        except ValueError:
+            pass
+    try:
+        _current.reset(token)
+    except ValueError:
+        # Reset from another context (an async handler resumed elsewhere).
+        _current.set(None)
+
+
+def reset_process_scope() -> None:
+    """Re-read the environment for the process scope (tests, config changes)."""
+    global _process
+    _process = None
+
+
+def env_int(name: str, default: int = 0) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default

@@ -1,0 +1,322 @@
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import pytest
+
+from lambdaops import DropEvent, instrument, log
+from lambdaops.testing import Capture, LambdaContext
+
+CONTRACT = ("timestamp", "level", "message", "service", "request_id", "function_name", "cold_start")
+TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+def api_event(correlation: str | None = None) -> dict[str, Any]:
+    headers = {"X-Correlation-Id": correlation} if correlation else {}
+    return {
+        "resource": "/orders",
+        "path": "/orders",
+        "httpMethod": "POST",
+        "headers": headers,
+        "requestContext": {"requestId": "api-req-1", "httpMethod": "POST", "stage": "prod"},
+        "body": "{}",
+    }
+
+
+def test_contract_keys_inside_a_handler(
+    lambdaops_capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)
+
+    @instrument(service="orders")
+    def handler(event: Any, context: Any) -> str:
+        log.info("placed", order_id=7)
+        return "ok"
+
+    ctx = LambdaContext(function_name="orders-fn")
+    assert handler(api_event(), ctx) == "ok"
+    assert handler(api_event("corr-9"), LambdaContext(function_name="orders-fn")) == "ok"
+    first, second = lambdaops_capture.logs
+    for rec in (first, second):
+        for key in CONTRACT:
+            assert key in rec
+        assert rec["service"] == "orders"
+        assert rec["function_name"] == "orders-fn"
+        assert rec["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+        assert rec["order_id"] == 7
+        assert rec["level"] == "INFO"
+    assert first["request_id"] == ctx.aws_request_id
+    assert first["cold_start"] is True and second["cold_start"] is False
+    assert first["correlation_id"] == "api-req-1"
+    assert second["correlation_id"] == "corr-9"
+    assert list(first)[:3] == ["timestamp", "level", "message"]
+
+
+def test_outside_a_handler_there_are_no_invocation_fields(lambdaops_capture: Capture) -> None:
+    log.warning("at import", phase="init")
+    (rec,) = lambdaops_capture.logs
+    assert rec["message"] == "at import" and rec["phase"] == "init"
+    assert "request_id" not in rec and rec["service"] == "service_undefined"
+
+
+def test_level_filters_and_debug_buffer_flushes_on_error(lambdaops_capture: Capture) -> None:
+    @instrument(log_level="INFO")
+    def handler(event: Any, context: Any) -> None:
+        log.debug("step one", i=1)
+        log.debug("step two", i=2)
+        log.info("working")
+        if event["fail"]:
+            log.error("it broke")
+            log.debug("after the error")
+
+    handler({"fail": False}, LambdaContext())
+    assert lambdaops_capture.messages() == ["working"]
+    lambdaops_capture.clear()
+    handler({"fail": True}, LambdaContext())
+    logs = lambdaops_capture.logs
+    assert [r["message"] for r in logs] == [
+        "working", "step one", "step two", "it broke", "after the error"
+    ]
+    assert [r.get("buffered", False) for r in logs] == [False, True, True, False, False]
+
+
+def test_debug_buffer_flushes_when_the_handler_raises(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        log.debug("about to fail")
+        raise RuntimeError("nope")
+
+    with pytest.raises(RuntimeError, match="nope"):
+        handler({}, LambdaContext())
+    (rec,) = lambdaops_capture.logs
+    assert rec["message"] == "about to fail" and rec["buffered"] is True
+
+
+def test_buffer_evictions_are_reported_in_one_line(lambdaops_capture: Capture) -> None:
+    @instrument(debug_buffer=3)
+    def handler(event: Any, context: Any) -> None:
+        for i in range(10):
+            log.debug("d", i=i)
+        log.error("fail")
+
+    handler({}, LambdaContext())
+    logs = lambdaops_capture.logs
+    assert logs[0]["buffered_evicted"] == 7
+    assert [r.get("i") for r in logs[1:4]] == [7, 8, 9]
+    assert logs[-1]["message"] == "fail"
+
+
+def test_nothing_leaks_into_the_next_invocation(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        log.debug("from", n=event["n"])
+        if event["n"] == 2:
+            log.error("fail")
+
+    handler({"n": 1}, LambdaContext())
+    handler({"n": 2}, LambdaContext())
+    assert [r.get("n") for r in lambdaops_capture.logs] == [2, None]
+
+
+def test_debug_level_writes_debug_lines_always(lambdaops_capture: Capture) -> None:
+    @instrument(log_level="DEBUG")
+    def handler(event: Any, context: Any) -> None:
+        log.debug("visible")
+
+    handler({}, LambdaContext())
+    assert lambdaops_capture.messages("DEBUG") == ["visible"]
+
+
+def test_debug_sampling_rate_one_and_zero(lambdaops_capture: Capture) -> None:
+    @instrument(debug_sample_rate=1.0, debug_buffer=0)
+    def sampled(event: Any, context: Any) -> None:
+        log.debug("sampled")
+
+    @instrument(debug_sample_rate=0.0, debug_buffer=0)
+    def unsampled(event: Any, context: Any) -> None:
+        log.debug("unsampled")
+
+    for _ in range(5):
+        sampled({}, LambdaContext())
+        unsampled({}, LambdaContext())
+    logs = lambdaops_capture.logs
+    assert [r["message"] for r in logs] == ["sampled"] * 5
+    assert all(r["debug_sampled"] is True for r in logs)
+
+
+def test_debug_sampling_fraction(lambdaops_capture: Capture) -> None:
+    import random
+
+    random.seed(1234)
+
+    @instrument(debug_sample_rate=0.3, debug_buffer=0)
+    def handler(event: Any, context: Any) -> None:
+        log.debug("d")
+
+    for _ in range(2000):
+        handler({}, LambdaContext())
+    share = len(lambdaops_capture.logs) / 2000
+    assert 0.25 < share < 0.35
+
+
+def test_stdlib_records_use_the_same_format(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        logging.getLogger("botocore.demo").warning("retry %d", 3, extra={"svc": "ssm"})
+        try:
+            raise ValueError("bad")
+        except ValueError:
+            logging.getLogger("app").exception("failed")
+
+    ctx = LambdaContext()
+    handler({}, ctx)
+    warn, err = lambdaops_capture.logs
+    assert warn["message"] == "retry 3" and warn["logger"] == "botocore.demo"
+    assert warn["svc"] == "ssm" and warn["request_id"] == ctx.aws_request_id
+    assert err["level"] == "ERROR" and err["exception"]["type"] == "ValueError"
+
+
+def test_stdlib_handler_replaces_the_runtime_handler() -> None:
+    from lambdaops import _stdlib
+
+    class LambdaLoggerHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            raise AssertionError("runtime handler should be gone")
+
+    root = logging.getLogger()
+    runtime_handler = LambdaLoggerHandler()
+    root.addHandler(runtime_handler)
+    try:
+        _stdlib.install()
+        assert runtime_handler not in root.handlers
+        assert any(isinstance(h, _stdlib.LogHandler) for h in root.handlers)
+    finally:
+        root.removeHandler(runtime_handler)
+
+
+def test_exception_renders_structured(lambdaops_capture: Capture) -> None:
+    try:
+        {}["missing"]
+    except KeyError:
+        log.exception("lookup failed")
+    (rec,) = lambdaops_capture.logs
+    assert rec["level"] == "ERROR"
+    assert rec["exception"]["type"] == "KeyError"
+    assert rec["exception"]["stack"][0]["function"] == "test_exception_renders_structured"
+
+
+def test_bind_unbind_new(lambdaops_capture: Capture) -> None:
+    bound = log.bind(tenant="acme", region="eu")
+    bound.info("one")
+    bound.unbind("region").info("two")
+    bound.new(only="this").info("three")
+    bound.try_unbind("nope").info("four")
+    with pytest.raises(KeyError):
+        bound.unbind("nope")
+    one, two, three, four = lambdaops_capture.logs
+    assert (one["tenant"], one["region"]) == ("acme", "eu")
+    assert "region" not in two and two["tenant"] == "acme"
+    assert three["only"] == "this" and "tenant" not in three
+    assert four["region"] == "eu"
+    assert log.fields == {}
+
+
+def test_processors_follow_structlogs_protocol(lambdaops_capture: Capture) -> None:
+    import structlog
+
+    def drop_health(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        if event["message"] == "health":
+            raise DropEvent
+        return event
+
+    def drop_noise(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        if event["message"] == "noise":
+            raise structlog.DropEvent
+        event["method"] = method
+        return event
+
+    @instrument(processors=[drop_health, drop_noise, structlog.processors.add_log_level])
+    def handler(event: Any, context: Any) -> None:
+        log.info("health")
+        log.info("noise")
+        log.warning("kept")
+
+    handler({}, LambdaContext())
+    (rec,) = lambdaops_capture.logs
+    assert rec["message"] == "kept" and rec["method"] == "warning"
+    assert rec["level"] == "warning"  # structlog's own processor ran on our event dict
+
+
+def test_same_fields_as_structlogs_json_renderer(lambdaops_capture: Capture) -> None:
+    """structlog is the reference: its JSONRenderer over our event dict parses equal."""
+    import structlog
+
+    captured: list[dict[str, Any]] = []
+
+    def keep(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        captured.append(dict(event))
+        return event
+
+    @instrument(processors=[keep])
+    def handler(event: Any, context: Any) -> None:
+        log.info("order", items=[1, 2], total=3.5, nested={"a": None})
+
+    handler({}, LambdaContext())
+    reference = structlog.processors.JSONRenderer()(None, "info", captured[0])
+    assert json.loads(reference) == lambdaops_capture.logs[0]
+
+
+def test_threads_keep_the_invocation_fields(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        threads = [
+            threading.Thread(target=lambda i=i: log.info("worker", i=i)) for i in range(8)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    ctx = LambdaContext()
+    handler({}, ctx)
+    logs = lambdaops_capture.logs
+    assert len(logs) == 8
+    assert {r["request_id"] for r in logs} == {ctx.aws_request_id}
+    assert sorted(r["i"] for r in logs) == list(range(8))
+
+
+def test_unserialisable_and_huge_fields_never_break(lambdaops_capture: Capture) -> None:
+    @instrument(max_line_bytes=4096)
+    def handler(event: Any, context: Any) -> str:
+        log.info("odd", obj=object(), big="y" * 100_000)
+        return "done"
+
+    assert handler({}, LambdaContext()) == "done"
+    line = lambdaops_capture.lines[0]
+    assert len(line) <= 4096
+    assert "truncated" in json.loads(line)["big"]
+
+
+def test_broken_stdout_never_breaks_the_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    from lambdaops import _output
+
+    def broken(text: str) -> None:
+        raise BrokenPipeError("stdout is gone")
+
+    previous = _output.set_sink(broken)
+    try:
+
+        @instrument
+        def handler(event: Any, context: Any) -> str:
+            log.info("one")
+            log.info("two")
+            return "fine"
+
+        assert handler({}, LambdaContext()) == "fine"
+    finally:
+        _output.set_sink(previous)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "BrokenPipeError" in err[0]

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import json
+import math
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lambdaops._render import exception_fields, iso_timestamp, render
+
+LIMIT = 4096
+
+
+class BadRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr for you")
+
+
+def test_plain_event_round_trips() -> None:
+    event = {"message": "hi", "n": 1, "f": 1.5, "ok": True, "none": None, "list": [1, "a"]}
+    assert json.loads(render(event, LIMIT)) == event
+
+
+def test_unserialisable_values_fall_back_to_safe_repr() -> None:
+    event = {"obj": object(), "bad": BadRepr(), "b": b"\xffbytes", "s": {3}}
+    out = json.loads(render(event, LIMIT))
+    assert out["obj"].startswith("<object object at")
+    assert out["bad"] == "<unrepresentable BadRepr>"
+    assert out["b"] == "\\xffbytes"
+    assert out["s"] == [3]
+
+
+def test_nan_and_cycles_are_cut() -> None:
+    cyclic: dict[str, object] = {"a": 1}
+    cyclic["self"] = cyclic
+    lst: list[object] = [1]
+    lst.append(lst)
+    out = json.loads(render({"c": cyclic, "l": lst, "n": math.nan, "i": -math.inf}, LIMIT))
+    assert out["c"] == {"a": 1, "self": "<cycle>"}
+    assert out["l"] == [1, "<cycle>"]
+    assert out["n"] == "nan"
+    assert out["i"] == "-inf"
+
+
+def test_deep_nesting_is_cut() -> None:
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(5000):
+        node["x"] = {}
+        node = node["x"]  # type: ignore[assignment]
+    out = render({"deep": deep}, 1 << 20)
+    assert "<too deep>" in out
+    json.loads(out)
+
+
+def test_long_lines_are_shortened_with_a_marker() -> None:
+    event = {"message": "m", "big": "x" * 2_000_000, "small": "keep"}
+    line = render(event, 256 * 1024)
+    assert len(line) <= 256 * 1024
+    out = json.loads(line)
+    assert out["small"] == "keep"
+    assert re.search(r"…\[truncated \d+ chars\]$", out["big"])
+
+
+def test_surrogates_are_escaped() -> None:
+    line = render({"s": "bad \udc80 surrogate", "e": "é"}, LIMIT)
+    line.encode("utf-8")  # would raise on a raw lone surrogate
+    assert json.loads(line)["e"] == "é"
+
+
+def test_timestamp_is_iso_utc_milliseconds() -> None:
+    assert iso_timestamp(0.5) == "1970-01-01T00:00:00.500Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", iso_timestamp())
+
+
+def test_exception_fields() -> None:
+    try:
+        try:
+            raise KeyError("inner")
+        except KeyError as inner:
+            raise ValueError("outer") from inner
+    except ValueError as exc:
+        fields = exception_fields(exc)
+    assert fields["type"] == "ValueError"
+    assert fields["message"] == "outer"
+    assert fields["stack"][-1]["function"] == "test_exception_fields"
+    assert fields["cause"]["type"] == "KeyError"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text() | st.binary(),
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    max_leaves=30,
+)
+
+
+@given(st.dictionaries(st.text(max_size=20), json_values, max_size=8))
+def test_render_never_raises_and_is_valid_json(event: dict[str, object]) -> None:
+    line = render(event, 2048)
+    assert len(line) <= 2048
+    assert isinstance(json.loads(line), dict)
