@@ -41,6 +41,45 @@ def build_signals(config: Config) -> tuple[Signal, ...]:
 _cold_start = True
 
 
+class _ProcessEnv:
+    """Lambda's per-process environment, read once (``os.environ`` costs ~0.6 µs a read)."""
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "")
+        try:
+            self.memory_limit_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"))
+        except ValueError:
+            self.memory_limit_mb = 0
+
+
+_ENV = _ProcessEnv()
+_TRACE_KEY = os.fsencode("_X_AMZN_TRACE_ID") if os.name != "nt" else "_X_AMZN_TRACE_ID"
+_environ_data: Any = getattr(os.environ, "_data", None)
+
+
+def trace_header() -> str | None:
+    """This invocation's ``_X_AMZN_TRACE_ID`` (the runtime sets it per invocation).
+
+    Reads os.environ's underlying dict: the same data, a tenth of the cost.
+    """
+    if _environ_data is None:  # pragma: no cover - not CPython's os.environ
+        return os.environ.get("_X_AMZN_TRACE_ID")
+    raw = _environ_data.get(_TRACE_KEY)
+    if raw is None:
+        return None
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def trace_root(header: str) -> str | None:
+    """The ``Root=`` value, on the fast path when Root comes first (as Lambda sends it)."""
+    if header.startswith("Root="):
+        end = header.find(";")
+        return header[5:] if end < 0 else header[5:end]
+    return parse_trace_header(header).get("Root")
+
+
 def parse_trace_header(raw: str | None) -> dict[str, str]:
     """``Root=...;Parent=...;Sampled=1`` as a dict; tolerant of junk."""
     if not raw:
@@ -86,27 +125,22 @@ class Lifecycle:
         inv = Invocation(self.config, event, context)
         inv.started = time.time()
         inv.started_ns = time.perf_counter_ns()
-        env = os.environ
         inv.cold_start = _cold_start
         _cold_start = False
         inv.request_id = str(getattr(context, "aws_request_id", None) or "")
-        inv.function_name = str(
-            getattr(context, "function_name", None) or env.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        )
+        inv.function_name = str(getattr(context, "function_name", None) or _ENV.function_name)
         inv.function_version = str(
-            getattr(context, "function_version", None)
-            or env.get("AWS_LAMBDA_FUNCTION_VERSION", "")
+            getattr(context, "function_version", None) or _ENV.function_version
         )
         inv.function_arn = str(getattr(context, "invoked_function_arn", None) or "")
-        memory = getattr(context, "memory_limit_in_mb", None) or env.get(
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
-        )
+        memory = getattr(context, "memory_limit_in_mb", None)
         try:
-            inv.memory_limit_mb = int(memory) if memory else 0
+            inv.memory_limit_mb = int(memory) if memory else _ENV.memory_limit_mb
         except (TypeError, ValueError):
-            inv.memory_limit_mb = 0
-        inv.trace_header = header = parse_trace_header(env.get("_X_AMZN_TRACE_ID"))
-        inv.xray_trace_id = header.get("Root")
+            inv.memory_limit_mb = _ENV.memory_limit_mb
+        inv.trace_header = header = trace_header()
+        if header:
+            inv.xray_trace_id = trace_root(header)
         info = inspect_event(event)
         inv.trigger = info.trigger
         inv.correlation_id = info.correlation_id
@@ -178,6 +212,7 @@ class Lifecycle:
 
 
 def reset_cold_start() -> None:
-    """Make the next invocation a cold start again (tests)."""
-    global _cold_start
+    """Make the next invocation a cold start again, re-reading the environment (tests)."""
+    global _cold_start, _ENV
     _cold_start = True
+    _ENV = _ProcessEnv()

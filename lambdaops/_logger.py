@@ -214,12 +214,13 @@ class LogSignal:
         self.config = config
         self._rate = config.debug_sample_rate
         self._buffer = config.debug_buffer if config.log_level > DEBUG else 0
-
-    def start(self, inv: Invocation) -> None:
-        if self.config.capture_stdlib:
+        if config.capture_stdlib:
+            # At decoration time the runtime has set up its root handler already.
             from lambdaops import _stdlib
 
             _stdlib.install()
+
+    def start(self, inv: Invocation) -> None:
         if self._rate and random() < self._rate:
             inv.level = DEBUG
             inv.log_fields["debug_sampled"] = True

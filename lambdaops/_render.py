@@ -11,7 +11,7 @@ import json
 import math
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 #: Marker appended to shortened strings; says how much was cut.
@@ -55,9 +55,29 @@ def _exc_str(exc: BaseException) -> str:
         return safe_repr(exc)
 
 
-_encode = json.JSONEncoder(
-    default=_default, allow_nan=False, separators=(",", ":"), check_circular=True
-).encode
+def _make_encoder() -> Callable[[object], str]:
+    """The C encoder, built once: ``json.dumps`` rebuilds it on every call.
+
+    No circular-reference markers: a cycle ends in ``RecursionError``, which
+    sends the line down the slow path that cuts it.
+    """
+    try:
+        from _json import make_encoder  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - PyPy and friends
+        make_encoder = None
+    if make_encoder is None:  # pragma: no cover
+        return json.JSONEncoder(
+            default=_default, allow_nan=False, separators=(",", ":")
+        ).encode
+    c_encode = make_encoder(
+        None, _default, json.encoder.encode_basestring_ascii, None, ":", ",",
+        False, False, False,
+    )
+    join = "".join
+    return lambda obj: join(c_encode(obj, 0))
+
+
+_encode = _make_encoder()
 
 
 def _shorten(text: str, cap: int) -> str:

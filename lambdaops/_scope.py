@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextvars
 import os
-import threading
 from collections import deque
 from typing import Any
 
@@ -70,7 +69,7 @@ class Invocation(Scope):
         self.function_arn = ""
         self.memory_limit_mb = 0
         self.cold_start = False
-        self.trace_header: dict[str, str] = {}
+        self.trace_header: str | None = None
         self.xray_trace_id: str | None = None
         self.trigger = "direct"
         self.correlation_id: str | None = None
@@ -89,7 +88,6 @@ _current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar(
     "lambdaops_invocation", default=None
 )
 _in_flight: list[Invocation] = []
-_lock = threading.Lock()
 _process: Scope | None = None
 
 
@@ -120,17 +118,15 @@ def current_invocation() -> Invocation | None:
 
 
 def enter(inv: Invocation) -> contextvars.Token[Invocation | None]:
-    with _lock:
-        _in_flight.append(inv)
+    _in_flight.append(inv)  # list.append/remove are atomic: no lock needed
     return _current.set(inv)
 
 
 def leave(inv: Invocation, token: contextvars.Token[Invocation | None]) -> None:
-    with _lock:
-        try:
-            _in_flight.remove(inv)
-        except ValueError:
-            pass
+    try:
+        _in_flight.remove(inv)
+    except ValueError:
+        pass
     try:
         _current.reset(token)
     except ValueError:
