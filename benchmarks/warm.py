@@ -14,8 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from _harness import measure, overheads, table  # noqa: E402
-from scenarios import WARM_LOGS, silence_stdout  # noqa: E402
+from _harness import measure, overheads, table
+from scenarios import WARM_LOGS, silence_stdout
 
 
 def main(argv: list[str] | None = None) -> int:

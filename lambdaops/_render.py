@@ -62,13 +62,9 @@ def _make_encoder() -> Callable[[object], str]:
     sends the line down the slow path that cuts it.
     """
     try:
-        from _json import make_encoder  # type: ignore[import-not-found]
+        from _json import make_encoder
     except ImportError:  # pragma: no cover - PyPy and friends
-        make_encoder = None
-    if make_encoder is None:  # pragma: no cover
-        return json.JSONEncoder(
-            default=_default, allow_nan=False, separators=(",", ":")
-        ).encode
+        return json.JSONEncoder(default=_default, allow_nan=False, separators=(",", ":")).encode
     c_encode = make_encoder(
         None, _default, json.encoder.encode_basestring_ascii, None, ":", ",",
         False, False, False,
