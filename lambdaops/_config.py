@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lambdaops._errors import ConfigError
@@ -33,6 +33,18 @@ class Config:
     max_line_bytes: int = 256 * 1024
     capture_stdlib: bool = True
     processors: tuple[Processor, ...] = ()
+    # metrics and the outcome record
+    default_dimensions: tuple[tuple[str, str], ...] = ()
+    outcome: bool = True
+    timeout_margin_ms: int | None = None
+    architecture: str = "x86_64"
+    # tracing
+    trace: bool = True
+    trace_capture_response: bool = True
+    trace_capture_error: bool = True
+    trace_patch: bool = True
+    # parameters injected into the handler: name -> parameter spec
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def log_level_name(self) -> str:
@@ -110,6 +122,15 @@ def resolve(
     max_line_bytes: int | None = None,
     capture_stdlib: bool | None = None,
     processors: Sequence[Processor] | None = None,
+    default_dimensions: Mapping[str, str] | None = None,
+    outcome: bool | None = None,
+    timeout_margin_ms: int | None = None,
+    architecture: str | None = None,
+    trace: bool | None = None,
+    trace_capture_response: bool | None = None,
+    trace_capture_error: bool | None = None,
+    trace_patch: bool | None = None,
+    params: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Build a :class:`Config` from arguments and the environment."""
@@ -157,6 +178,41 @@ def resolve(
         if not callable(proc):
             raise ConfigError(f"argument processors: {proc!r} is not callable")
 
+    dims = _parse_dimensions(default_dimensions, env, svc)
+
+    raw, source = _lookup("outcome", outcome, ("LAMBDAOPS_OUTCOME",), env)
+    want_outcome = parse_bool(raw, source) if raw is not None else True
+
+    raw, source = _lookup(
+        "timeout_margin_ms", timeout_margin_ms, ("LAMBDAOPS_TIMEOUT_MARGIN_MS",), env
+    )
+    margin = _parse_int(raw, source, 0, 60_000) if raw is not None else None
+
+    raw, source = _lookup("architecture", architecture, ("LAMBDAOPS_ARCHITECTURE",), env)
+    arch = _parse_architecture(raw, source)
+
+    raw, source = _lookup("trace", trace, ("LAMBDAOPS_TRACE",), env)
+    if raw is not None:
+        want_trace = parse_bool(raw, source)
+    else:
+        disabled = env.get("POWERTOOLS_TRACE_DISABLED")
+        want_trace = not parse_bool(disabled, "environment variable POWERTOOLS_TRACE_DISABLED") \
+            if disabled else True
+
+    trace_flags = []
+    for name, value, envs in (
+        ("trace_capture_response", trace_capture_response,
+         ("LAMBDAOPS_TRACE_CAPTURE_RESPONSE", "POWERTOOLS_TRACER_CAPTURE_RESPONSE")),
+        ("trace_capture_error", trace_capture_error,
+         ("LAMBDAOPS_TRACE_CAPTURE_ERROR", "POWERTOOLS_TRACER_CAPTURE_ERROR")),
+        ("trace_patch", trace_patch, ("LAMBDAOPS_TRACE_PATCH",)),
+    ):
+        raw, source = _lookup(name, value, envs, env)
+        trace_flags.append(parse_bool(raw, source) if raw is not None else True)
+
+    if params is not None and not isinstance(params, Mapping):
+        raise ConfigError(f"argument params={params!r} must be a mapping of name -> parameter")
+
     return Config(
         service=svc,
         namespace=ns,
@@ -166,4 +222,49 @@ def resolve(
         max_line_bytes=limit,
         capture_stdlib=stdlib,
         processors=procs,
+        default_dimensions=dims,
+        outcome=want_outcome,
+        timeout_margin_ms=margin,
+        architecture=arch,
+        trace=want_trace,
+        trace_capture_response=trace_flags[0],
+        trace_capture_error=trace_flags[1],
+        trace_patch=trace_flags[2],
+        params=dict(params or {}),
     )
+
+
+def _parse_dimensions(
+    value: Mapping[str, str] | None, env: Mapping[str, str], service: str
+) -> tuple[tuple[str, str], ...]:
+    """Default dimensions: the argument, ``LAMBDAOPS_DEFAULT_DIMENSIONS`` (k=v,k=v), or service."""
+    if value is None:
+        raw = env.get("LAMBDAOPS_DEFAULT_DIMENSIONS")
+        if raw is None:
+            return (("service", service),)
+        source = "environment variable LAMBDAOPS_DEFAULT_DIMENSIONS"
+        pairs: list[tuple[str, str]] = []
+        for item in filter(None, (p.strip() for p in raw.split(","))):
+            key, sep, val = item.partition("=")
+            if not sep or not key.strip() or not val.strip():
+                raise ConfigError(f"{source}={raw!r}: expected name=value pairs, got {item!r}")
+            pairs.append((key.strip(), val.strip()))
+        return tuple(pairs)
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"argument default_dimensions={value!r} must be a mapping")
+    return tuple((str(k), str(v)) for k, v in value.items())
+
+
+_ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
+
+
+def _parse_architecture(value: Any, source: str) -> str:
+    """Lambda bills by architecture; default to the machine we run on."""
+    if value is None:
+        import platform
+
+        return _ARCHITECTURES.get(platform.machine().lower(), "x86_64")
+    arch = _ARCHITECTURES.get(str(value).strip().lower())
+    if arch is None:
+        raise ConfigError(f"{source}={value!r} is not x86_64 or arm64")
+    return arch

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from lambdaops import _redact
 from lambdaops._report import internal_error
 
 Sink = Callable[[str], object]
@@ -25,6 +26,8 @@ _sink: Sink = _stdout
 def write(line: str) -> None:
     """Write one JSON line (without its newline); never raises."""
     try:
+        if _redact._needles:
+            line = _redact.redact(line)
         _sink(line + "\n")
     except Exception as exc:
         internal_error("output.write", exc)
