@@ -48,6 +48,18 @@ def lambdaops_logs() -> Callable[[], object]:
     return lambda: handler(EVENT, CONTEXT)
 
 
+def lambdaops_full() -> Callable[[], object]:
+    from lambdaops import instrument, log, metrics
+
+    @instrument(service="bench")
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        log.info("processed order", gizmos=3)
+        metrics.add("GizmosProcessed", 3)
+        return {"statusCode": 200}
+
+    return lambda: handler(EVENT, CONTEXT)
+
+
 def structlog_plain() -> Callable[[], object]:
     import structlog
 
@@ -91,6 +103,7 @@ def powertools_logger() -> Callable[[], object]:
 WARM_LOGS: dict[str, Callable[[], Callable[[], object]]] = {
     "bare": bare,
     "lambdaops logs": lambdaops_logs,
+    "lambdaops logs+metric+outcome": lambdaops_full,
     "structlog": structlog_plain,
     "powertools Logger": powertools_logger,
 }

@@ -1,7 +1,7 @@
 """lambdaops: in-function observability for AWS Lambda Python handlers.
 
 One decorator, :func:`instrument`, gives a handler structured logs (``log``),
-and the signals of later modules plug into the same lifecycle.
+EMF metrics (``metrics``) and one outcome record per invocation.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from lambdaops._config import Config
 from lambdaops._decorator import instrument
 from lambdaops._errors import ConfigError, LambdaopsError
 from lambdaops._logger import BoundLogger, DropEvent, log
+from lambdaops._metrics import MetricError, metrics
 
 __version__ = "0.1.0"
 
@@ -19,7 +20,9 @@ __all__ = [
     "ConfigError",
     "DropEvent",
     "LambdaopsError",
+    "MetricError",
     "__version__",
     "instrument",
     "log",
+    "metrics",
 ]

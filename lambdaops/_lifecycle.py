@@ -10,6 +10,7 @@ does can change what the handler returns or raises.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -31,14 +32,25 @@ class Signal(Protocol):
 
 
 def build_signals(config: Config) -> tuple[Signal, ...]:
-    """The signals one decorated handler runs, chosen once from its config."""
-    from lambdaops._logger import LogSignal
+    """The signals one decorated handler runs, chosen once from its config.
 
-    signals: list[Signal] = [LogSignal(config)]
+    Order matters at the end: the log buffer is flushed first, the metrics
+    are collected before the outcome record that carries their last document.
+    """
+    from lambdaops._logger import LogSignal
+    from lambdaops._metrics import MetricsSignal
+    from lambdaops._watchdog import TimeoutSignal
+
+    signals: list[Signal] = [LogSignal(config), TimeoutSignal(config), MetricsSignal(config)]
+    if config.outcome:
+        from lambdaops._outcome import OutcomeSignal
+
+        signals.append(OutcomeSignal(config))
     return tuple(signals)
 
 
 _cold_start = True
+_end_lock = threading.Lock()
 
 
 class _ProcessEnv:
@@ -123,6 +135,7 @@ class Lifecycle:
     def _describe(self, event: Any, context: Any) -> Invocation:
         global _cold_start
         inv = Invocation(self.config, event, context)
+        inv.lifecycle = self
         inv.started = time.time()
         inv.started_ns = time.perf_counter_ns()
         inv.cold_start = _cold_start
@@ -157,13 +170,22 @@ class Lifecycle:
         return inv
 
     # -- end ------------------------------------------------------------------
-    def end(self, inv: Invocation, result: Any, error: BaseException | None) -> None:
-        """Finish every signal once; a second call (e.g. after a timeout) does nothing."""
-        if inv.outcome is not None:
-            return
+    def end(
+        self,
+        inv: Invocation,
+        result: Any,
+        error: BaseException | None,
+        outcome: str | None = None,
+    ) -> None:
+        """Finish every signal exactly once, whoever comes first: the handler or the watchdog."""
+        ended_ns = time.perf_counter_ns()
+        with _end_lock:
+            if inv.outcome is not None:
+                return
+            inv.outcome = outcome or ("success" if error is None else "error")
+        inv.ended_ns = ended_ns
         inv.result = result
         inv.error = error
-        inv.outcome = "success" if error is None else "error"
         for signal in self.signals:
             try:
                 signal.finish(inv)

@@ -17,12 +17,13 @@ from typing import Any
 
 from lambdaops import _output
 from lambdaops._config import Config
-from lambdaops._render import exception_fields, iso_timestamp, render
+from lambdaops._render import encode, exception_fields, iso_timestamp, quote, render
 from lambdaops._report import internal_error
 from lambdaops._scope import Invocation, Scope, current
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 _NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRITICAL: "CRITICAL"}
+_HEAD = frozenset(("timestamp", "level", "message"))
 
 
 class DropEvent(Exception):
@@ -104,12 +105,45 @@ class BoundLogger:
                 if scope.buffer is not None:
                     hold(scope, self._event(scope, level, message, fields))
                 return
-            event = self._event(scope, level, message, fields)
             if level >= ERROR and scope.buffer is not None:
                 fail(scope)
-            emit(scope, event, _NAMES.get(level, "INFO").lower())
+            line = None
+            if not scope.config.processors and "exc_info" not in fields:
+                line = self._line(scope, level, message, fields)
+            if line is not None:
+                _output.write(line)
+            else:
+                event = self._event(scope, level, message, fields)
+                emit(scope, event, _NAMES.get(level, "INFO").lower())
         except Exception as exc:
             internal_error("log", exc)
+
+    def _line(
+        self, scope: Scope, level: int, message: object, fields: dict[str, Any]
+    ) -> str | None:
+        """The common line without building an event dict; ``None`` sends it the long way.
+
+        The invocation's own fields are encoded once per invocation
+        (``scope.fragment``); only the caller's fields are encoded per line.
+        """
+        prefix = scope.fragment
+        if prefix is None:
+            prefix = scope.fragment = encode(scope.log_fields)[1:-1]
+        user = {**self._bound, **fields} if self._bound else fields
+        tail = ""
+        if user:
+            if not (_HEAD.isdisjoint(user) and scope.log_fields.keys().isdisjoint(user)):
+                return None  # a user field shadows a contract key: let the dict decide
+            try:
+                tail = "," + encode(user)[1:-1]
+            except Exception:
+                return None  # NaN, cycles, depth: the slow path copes
+        text = message if type(message) is str else _as_message(message)
+        line = (
+            f'{{"timestamp":"{iso_timestamp()}","level":"{_NAMES.get(level) or _level_name(level)}"'
+            f',"message":{quote(text)},{prefix}{tail}}}'
+        )
+        return line if len(line) <= scope.config.max_line_bytes else None
 
     def _event(
         self, scope: Scope, level: int, message: object, fields: dict[str, Any]
@@ -224,10 +258,11 @@ class LogSignal:
         if self._rate and random() < self._rate:
             inv.level = DEBUG
             inv.log_fields["debug_sampled"] = True
+            inv.fragment = None
         elif self._buffer:
             inv.buffer = deque(maxlen=self._buffer)
 
     def finish(self, inv: Invocation) -> None:
-        if inv.error is not None and inv.buffer is not None:
+        if inv.outcome != "success" and inv.buffer is not None:
             fail(inv)
         inv.buffer = None

@@ -74,6 +74,13 @@ def _make_encoder() -> Callable[[object], str]:
 
 
 _encode = _make_encoder()
+#: A str as a JSON string literal, ASCII-only (C-accelerated).
+quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
+def encode(obj: object) -> str:
+    """The fast encoder alone; raises on NaN, cycles and depth (callers fall back)."""
+    return _encode(obj)
 
 
 def _shorten(text: str, cap: int) -> str:

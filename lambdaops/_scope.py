@@ -21,16 +21,29 @@ from lambdaops._config import Config, resolve
 class Scope:
     """Logging state shared by every line written under it."""
 
-    __slots__ = ("buffer", "config", "evicted", "failed", "level", "log_fields")
+    __slots__ = (
+        "buffer",
+        "config",
+        "evicted",
+        "failed",
+        "fragment",
+        "level",
+        "log_fields",
+        "metrics",
+    )
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.level = config.log_level
         self.log_fields: dict[str, Any] = {"service": config.service}
+        #: ``log_fields`` pre-encoded as JSON members, built by the first line written.
+        self.fragment: str | None = None
         #: Debug lines held back until the invocation fails; None when off.
         self.buffer: deque[dict[str, Any]] | None = None
         self.evicted = 0
         self.failed = False
+        #: Pending metrics (a ``_metrics.MetricSet``), created on first use.
+        self.metrics: Any = None
 
 
 class Invocation(Scope):
@@ -47,6 +60,7 @@ class Invocation(Scope):
         "function_arn",
         "function_name",
         "function_version",
+        "lifecycle",
         "memory_limit_mb",
         "outcome",
         "request_id",
@@ -54,6 +68,9 @@ class Invocation(Scope):
         "signal_state",
         "started",
         "started_ns",
+        "ended_ns",
+        "thread_id",
+        "stack",
         "trace_header",
         "trigger",
         "xray_trace_id",
@@ -80,6 +97,12 @@ class Invocation(Scope):
         self.outcome: str | None = None
         self.result: Any = None
         self.error: BaseException | None = None
+        self.ended_ns = 0
+        self.thread_id = 0
+        #: Where the handler was stuck when the watchdog fired (timeouts only).
+        self.stack: list[dict[str, Any]] | None = None
+        #: The Lifecycle running this invocation (the watchdog ends it through this).
+        self.lifecycle: Any = None
         #: Per-signal scratch space, keyed by the signal's name.
         self.signal_state: dict[str, Any] = {}
 

@@ -35,14 +35,15 @@ class LambdaContext:
     )
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "2026/01/01/[$LATEST]test"
-    _deadline: float = field(default=0.0, repr=False)
+    #: Epoch milliseconds, as awslambdaric keeps it.
+    _epoch_deadline_time_in_ms: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
-        if not self._deadline:
-            self._deadline = time.time() + self.timeout_s
+        if not self._epoch_deadline_time_in_ms:
+            self._epoch_deadline_time_in_ms = int((time.time() + self.timeout_s) * 1000)
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.time()) * 1000))
+        return max(0, self._epoch_deadline_time_in_ms - int(time.time() * 1000))
 
 
 class Capture:

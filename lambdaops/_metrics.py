@@ -1,0 +1,345 @@
+"""EMF business metrics: ``metrics.add("GizmosProcessed", 3)``.
+
+Metrics are kept per invocation and written as CloudWatch Embedded Metric
+Format documents when it ends (success, error or timeout) or on
+``metrics.flush()``. The invocation's last document is merged into its
+outcome record, so a typical invocation writes one line for both.
+
+EMF is written natively: ``aws_embedded_metrics`` costs ~160 ms of import
+(it pulls in aiohttp) and serves as the reference serializer in the tests.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lambdaops import _output, _scope
+from lambdaops._config import Config
+from lambdaops._errors import LambdaopsError
+from lambdaops._render import encode, quote, render
+from lambdaops._scope import Invocation, Scope, current
+
+#: CloudWatch's unit names.
+UNITS = frozenset(
+    """Seconds Microseconds Milliseconds Bytes Kilobytes Megabytes Gigabytes Terabytes
+    Bits Kilobits Megabits Gigabits Terabits Percent Count Bytes/Second Kilobytes/Second
+    Megabytes/Second Gigabytes/Second Terabytes/Second Bits/Second Kilobits/Second
+    Megabits/Second Gigabits/Second Terabits/Second Count/Second None""".split()
+)
+MAX_METRICS = 100  # metric definitions per document
+MAX_VALUES = 100  # values per metric per document
+MAX_DIMENSIONS = 30  # dimensions per dimension set
+MAX_DIMENSION_VALUE = 1024
+MAX_NAME = 255
+
+#: Top-level keys of the outcome record; a metric, dimension or property may not take them.
+RESERVED = frozenset(
+    """_aws outcome request_id service function_name cold_start duration_ms billed_duration_ms
+    memory_limit_mb max_memory_used_mb estimated_cost_usd trigger attempt correlation_id
+    xray_trace_id error_type error_message items items_failed stuck_in stack""".split()
+)
+
+
+class MetricError(LambdaopsError, ValueError):
+    """A metric, dimension or property was used wrongly (bad unit, empty name, ...)."""
+
+
+class _Metric:
+    __slots__ = ("resolution", "unit", "values")
+
+    def __init__(self, unit: str, resolution: int) -> None:
+        self.unit = unit
+        self.resolution = resolution
+        self.values: list[float] = []
+
+
+class MetricSet:
+    """One scope's pending metrics, dimensions and properties."""
+
+    __slots__ = ("dimensions", "metrics", "properties", "warned")
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, _Metric] = {}
+        self.dimensions: dict[str, str] = {}
+        self.properties: dict[str, Any] = {}
+        self.warned: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.metrics)
+
+
+def _store(scope: Scope) -> MetricSet:
+    store: MetricSet | None = scope.metrics
+    if store is None:
+        store = scope.metrics = MetricSet()
+    return store
+
+
+def _check_name(kind: str, name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise MetricError(f"{kind} name must be a non-empty string, got {name!r}")
+    if len(name) > MAX_NAME:
+        raise MetricError(f"{kind} name {name[:40]!r}… is longer than {MAX_NAME} characters")
+    if name in RESERVED:
+        raise MetricError(f"{kind} name {name!r} is reserved for the outcome record")
+    return name
+
+
+_validated: set[tuple[str, str, int]] = set()
+
+
+class Metrics:
+    """The ``metrics`` object users import."""
+
+    def add(self, name: str, value: float, unit: str = "Count", resolution: int = 60) -> None:
+        """Record ``value`` for metric ``name`` in this invocation.
+
+        An unknown unit, an empty name or a resolution other than 1/60 raises
+        :class:`MetricError`; a NaN or infinite value is dropped with a warning.
+        """
+        key = (name, unit, resolution)
+        if key not in _validated:
+            _check_name("metric", name)
+            if unit not in UNITS:
+                raise MetricError(
+                    f"metric {name!r}: unknown unit {unit!r}; use one of CloudWatch's units, "
+                    "e.g. Count, Milliseconds, Bytes, Percent, None"
+                )
+            if resolution not in (1, 60) or isinstance(resolution, bool):
+                raise MetricError(f"metric {name!r}: resolution must be 1 or 60, got {resolution!r}")
+            _validated.add(key)
+        scope = current()
+        store = scope.metrics or _store(scope)
+        if type(value) is not int and type(value) is not float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                _warn(store, name, f"metric {name!r}: value {value!r} is not a number; dropped")
+                return
+        if value - value != 0:  # NaN or infinite
+            _warn(store, name, f"metric {name!r}: value {value!r} is not finite; dropped")
+            return
+        metric = store.metrics.get(name)
+        if metric is None:
+            metric = store.metrics.setdefault(name, _Metric(unit, resolution))
+        if metric.unit != unit or metric.resolution != resolution:
+            raise MetricError(
+                f"metric {name!r} was added with unit {metric.unit}/resolution "
+                f"{metric.resolution}; it cannot change to {unit}/{resolution} in one flush"
+            )
+        metric.values.append(value)
+
+    def dimension(self, name: str, value: str) -> None:
+        """Add a dimension to this invocation's metrics (on top of the default ones)."""
+        _check_name("dimension", name)
+        scope = current()
+        store = _store(scope)
+        text = value if isinstance(value, str) else str(value)
+        if not text:
+            _warn(store, name, f"dimension {name!r}: empty value; dropped")
+            return
+        if len(text) > MAX_DIMENSION_VALUE:
+            _warn(store, name, f"dimension {name!r}: value longer than {MAX_DIMENSION_VALUE} "
+                               "characters; shortened")
+            text = text[:MAX_DIMENSION_VALUE]
+        defaults = dict(scope.config.default_dimensions)
+        if name not in store.dimensions and name not in defaults and (
+            len(defaults) + len(store.dimensions) >= MAX_DIMENSIONS
+        ):
+            _warn(store, name, f"dimension {name!r}: a dimension set holds at most "
+                               f"{MAX_DIMENSIONS} dimensions; dropped")
+            return
+        store.dimensions[name] = text
+
+    def property(self, key: str, value: Any) -> None:
+        """Attach searchable context (not a metric) to this invocation's EMF documents."""
+        _check_name("property", key)
+        _store(current()).properties[key] = value
+
+    def flush(self) -> None:
+        """Write the pending metrics now (they are written at the end of the invocation anyway)."""
+        for doc in take_documents(current()):
+            _output.write("{" + doc + "}")
+
+
+def _warn(store: MetricSet, name: str, message: str) -> None:
+    """One warning line per metric name and scope; never the reason to fail."""
+    if name in store.warned:
+        return
+    store.warned.add(name)
+    from lambdaops._logger import log
+
+    log.warning(message, metric=name)
+
+
+def take_documents(scope: Scope, *, extra: dict[str, float] | None = None,
+                   for_outcome: bool = False) -> list[str]:
+    """Drain ``scope``'s pending metrics into EMF documents, as JSON members (no braces).
+
+    Metrics added outside any invocation (at import) ride along with the next
+    invocation's. ``extra`` adds lambdaops' own Count metrics (ColdStart,
+    Timeout). With ``for_outcome`` the last document is to be merged into the
+    outcome record, which already carries request id, trace id and service.
+    """
+    store = scope.metrics
+    scope.metrics = None
+    outside = _scope._process
+    if outside is not None and outside is not scope and outside.metrics:
+        store = _merge(outside.metrics, store)
+        outside.metrics = None
+    if not store and not extra:
+        return []
+    if store is None:
+        store = MetricSet()
+    for name, value in (extra or {}).items():
+        store.metrics.setdefault(name, _Metric("Count", 60)).values.append(value)
+    config = scope.config
+    dims = dict(config.default_dimensions)
+    dims.update(store.dimensions)
+    props = store.properties
+    if isinstance(scope, Invocation):
+        context = {"request_id": scope.request_id}
+        if scope.xray_trace_id:
+            context["xray_trace_id"] = scope.xray_trace_id
+        full_props = {**context, **props}
+    else:
+        full_props = props
+    if for_outcome:
+        # the outcome record has service, request_id and xray_trace_id already
+        tail_dims = {k: v for k, v in dims.items() if k != "service"}
+        return fragments(config.namespace, dims, full_props, store.metrics,
+                         last=(tail_dims, props))
+    return fragments(config.namespace, dims, full_props, store.metrics)
+
+
+def _merge(first: MetricSet, second: MetricSet | None) -> MetricSet:
+    if second is None:
+        return first
+    for name, metric in second.metrics.items():
+        into = first.metrics.setdefault(name, _Metric(metric.unit, metric.resolution))
+        into.values.extend(metric.values)
+    first.dimensions.update(second.dimensions)
+    first.properties.update(second.properties)
+    return first
+
+
+_directives: dict[tuple[Any, ...], str] = {}
+
+
+def _directive(namespace: str, dim_keys: tuple[str, ...],
+               definitions: tuple[tuple[str, str, int], ...]) -> str:
+    """The ``CloudWatchMetrics`` array, encoded once per shape (it rarely changes)."""
+    key = (namespace, dim_keys, definitions)
+    text = _directives.get(key)
+    if text is None:
+        metrics_defs: list[dict[str, Any]] = []
+        for name, unit, resolution in definitions:
+            item: dict[str, Any] = {"Name": name, "Unit": unit}
+            if resolution == 1:
+                item["StorageResolution"] = 1
+            metrics_defs.append(item)
+        text = encode(
+            [{"Namespace": namespace, "Dimensions": [list(dim_keys)], "Metrics": metrics_defs}]
+        )
+        if len(_directives) >= 256:
+            _directives.clear()
+        _directives[key] = text
+    return text
+
+
+def _number(value: float) -> str:
+    return str(value) if type(value) is int else repr(value)
+
+
+def _shared(dimensions: dict[str, str], properties: dict[str, Any]) -> str:
+    members = []
+    if dimensions:
+        members.append(encode(dimensions)[1:-1])
+    if properties:
+        members.append(render(properties, 256 * 1024)[1:-1])
+    return ",".join(members)
+
+
+def fragments(
+    namespace: str,
+    dimensions: dict[str, str],
+    properties: dict[str, Any],
+    metrics: dict[str, _Metric],
+    *,
+    last: tuple[dict[str, str], dict[str, Any]] | None = None,
+    timestamp_ms: int | None = None,
+) -> list[str]:
+    """EMF documents for ``metrics`` as JSON members: ≤100 metrics and ≤100 values each.
+
+    ``last`` replaces the dimension and property members written in the last
+    document (its directive still names every dimension).
+    """
+    stamp = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    dim_keys = tuple(dimensions)
+    bodies: list[tuple[str, str]] = []
+    round_no = 0
+    pending = list(metrics.items())
+    while pending:
+        lo, hi = round_no * MAX_VALUES, (round_no + 1) * MAX_VALUES
+        for start in range(0, len(pending), MAX_METRICS):
+            batch = pending[start : start + MAX_METRICS]
+            directive = _directive(
+                namespace, dim_keys, tuple((n, m.unit, m.resolution) for n, m in batch)
+            )
+            values = []
+            for name, metric in batch:
+                chunk = metric.values[lo:hi]
+                value = (
+                    _number(chunk[0]) if len(chunk) == 1
+                    else "[" + ",".join(map(_number, chunk)) + "]"
+                )
+                values.append(f"{quote(name)}:{value}")
+            bodies.append(
+                (f'"_aws":{{"Timestamp":{stamp},"CloudWatchMetrics":{directive}}}',
+                 ",".join(values))
+            )
+        pending = [(n, m) for n, m in pending if len(m.values) > hi]
+        round_no += 1
+    shared = _shared(dimensions, properties)
+    docs = [",".join(filter(None, (aws, shared, vals))) for aws, vals in bodies]
+    if last is not None and bodies:
+        aws, vals = bodies[-1]
+        docs[-1] = ",".join(filter(None, (aws, _shared(*last), vals)))
+    return docs
+
+
+#: The metrics object users import: ``from lambdaops import metrics``.
+metrics = Metrics()
+
+
+class MetricsSignal:
+    """Writes an invocation's metrics when it ends, plus ColdStart and Timeout.
+
+    Lambda's free built-in metrics (Invocations, Errors, Duration, Throttles)
+    are not duplicated; lambdaops adds only what Lambda lacks, and only when
+    it happens: ``ColdStart`` on a process's first invocation, ``Timeout``
+    when the watchdog fires.
+    """
+
+    name = "metrics"
+
+    def __init__(self, config: Config) -> None:
+        self.merge_into_outcome = config.outcome
+
+    def start(self, inv: Invocation) -> None:
+        return None
+
+    def finish(self, inv: Invocation) -> None:
+        extra: dict[str, float] | None = None
+        if inv.cold_start or inv.outcome == "timeout":
+            extra = {}
+            if inv.cold_start:
+                extra["ColdStart"] = 1
+            if inv.outcome == "timeout":
+                extra["Timeout"] = 1
+        docs = take_documents(inv, extra=extra, for_outcome=self.merge_into_outcome)
+        if not docs:
+            return
+        if self.merge_into_outcome:
+            inv.signal_state["emf"] = docs.pop()
+        for doc in docs:
+            _output.write("{" + doc + "}")

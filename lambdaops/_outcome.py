@@ -1,0 +1,131 @@
+"""One outcome record per invocation: how it ended, how long, what it cost.
+
+Availability is only answerable per invocation, so every invocation leaves
+exactly one JSON line — success, error or timeout — carrying the fields the
+Logs Insights queries in ``docs/outcomes.md`` read. The invocation's last
+EMF document is merged into the same line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from lambdaops import _output
+from lambdaops._config import Config
+from lambdaops._render import encode, quote
+from lambdaops._scope import Invocation
+
+#: USD per GB-second by architecture, and per request (us-east-1 list prices).
+PRICE_PER_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
+PRICE_PER_REQUEST = 0.20 / 1_000_000
+_SEEN_REQUESTS = 1000  # request ids remembered to recognise retries
+_MAX_ERROR_MESSAGE = 1024
+
+
+def estimated_cost(billed_ms: int, memory_mb: int, architecture: str) -> float:
+    """Lambda's price for one invocation: billed GB-seconds plus the request."""
+    gb_seconds = (billed_ms / 1000) * (memory_mb / 1024)
+    return gb_seconds * PRICE_PER_GB_SECOND[architecture] + PRICE_PER_REQUEST
+
+
+def _max_rss_reader() -> Callable[[], int]:
+    """A function returning the process's peak RSS in MB (Lambda's Max Memory Used)."""
+    try:
+        from resource import RUSAGE_SELF, getrusage
+    except ImportError:  # pragma: no cover - not a Unix
+        return lambda: 0
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes vs KiB
+
+    def read() -> int:
+        return -(-getrusage(RUSAGE_SELF).ru_maxrss // scale)
+
+    return read
+
+
+class OutcomeSignal:
+    """Writes the outcome record; recognises retries of the same request id."""
+
+    name = "outcome"
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._price = PRICE_PER_GB_SECOND[config.architecture]
+        self._seen: OrderedDict[str, int] = OrderedDict()
+        self._service = f'"service":{quote(config.service)}'
+        self._max_rss_mb = _max_rss_reader()
+
+    def start(self, inv: Invocation) -> None:
+        if not inv.request_id:
+            return
+        previous = self._seen.get(inv.request_id)
+        if previous is not None:
+            inv.attempt = max(inv.attempt, previous + 1)
+        self._seen[inv.request_id] = inv.attempt
+        if len(self._seen) > _SEEN_REQUESTS:
+            self._seen.popitem(last=False)
+
+    def finish(self, inv: Invocation) -> None:
+        _output.write(self.line(inv))
+
+    def record(self, inv: Invocation) -> dict[str, Any]:
+        """The record as a dict (what :meth:`line` writes)."""
+        return json.loads(self.line(inv))  # type: ignore[no-any-return]
+
+    def line(self, inv: Invocation) -> str:
+        """The outcome record as one JSON line, assembled from pre-encoded members.
+
+        Every invocation pays for this, so the members are formatted directly
+        (strings through the C string encoder) instead of building a dict and
+        encoding it; only the variable-shaped parts go through the encoder.
+        """
+        duration_ms = round((inv.ended_ns - inv.started_ns) / 1e6, 3)
+        billed = max(1, math.ceil(duration_ms))
+        memory = inv.memory_limit_mb
+        cost = round((billed / 1000) * (memory / 1024) * self._price + PRICE_PER_REQUEST, 12)
+        parts = [
+            f'{{"outcome":"{inv.outcome}","request_id":{quote(inv.request_id)},{self._service}'
+            f',"function_name":{quote(inv.function_name)}'
+            f',"cold_start":{"true" if inv.cold_start else "false"}'
+            f',"duration_ms":{duration_ms!r},"billed_duration_ms":{billed}'
+            f',"memory_limit_mb":{memory},"max_memory_used_mb":{self._max_rss_mb()}'
+            f',"estimated_cost_usd":{cost!r},"trigger":{quote(inv.trigger)}'
+            f',"attempt":{inv.attempt}'
+        ]
+        if inv.correlation_id:
+            parts.append(f',"correlation_id":{quote(inv.correlation_id)}')
+        if inv.xray_trace_id:
+            parts.append(f',"xray_trace_id":{quote(inv.xray_trace_id)}')
+        error = inv.error
+        if error is not None:
+            parts.append(f',"error_type":{quote(type(error).__name__)}')
+            parts.append(f',"error_message":{quote(_message(error))}')
+        elif inv.outcome == "timeout":
+            parts.append(',"error_type":"Timeout","error_message":'
+                         '"the handler was still running at the deadline margin"')
+            if inv.stack:
+                top = inv.stack[-1]
+                stuck = f"{top['function']} ({top['file']}:{top['line']})"
+                parts.append(f',"stuck_in":{quote(stuck)},"stack":{encode(inv.stack)}')
+        result = inv.result
+        if type(result) is dict and isinstance(result.get("batchItemFailures"), list):
+            failed = len(result["batchItemFailures"])
+            items = inv.batch_size if inv.batch_size is not None else failed
+            parts.append(f',"items":{items},"items_failed":{failed}')
+        emf = inv.signal_state.pop("emf", None)
+        if emf:
+            parts.append("," + emf + "}")
+        else:
+            parts.append("}")
+        return "".join(parts)
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)[:_MAX_ERROR_MESSAGE]
+    except Exception:
+        return f"<unprintable {type(error).__name__}>"

@@ -1,0 +1,169 @@
+"""The timeout watchdog: end the invocation just before Lambda's deadline.
+
+Lambda freezes or kills a timed-out environment without warning, so anything
+not written by then is lost. One daemon thread per process waits for the
+armed deadline minus a margin; if the handler is still running then, it ends
+the invocation as ``timeout`` — outcome record with the handler thread's
+stack, metrics, debug buffer — and flushes stdout. Arming and disarming are
+attribute writes; the thread is only woken when it must fire earlier than
+it planned to.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+import traceback
+from threading import get_ident
+from typing import Any
+
+from lambdaops import _output, _scope
+from lambdaops._config import Config
+from lambdaops._report import internal_error
+from lambdaops._scope import Invocation
+
+_MAX_FRAMES = 30
+
+
+def default_margin_ms(remaining_ms: int) -> int:
+    """A few hundred ms, scaled down for short timeouts: 10% of the time, 50..500 ms."""
+    return int(min(500, max(50, remaining_ms * 0.1)))
+
+
+class Watchdog:
+    """One per process; watches every invocation armed on it."""
+
+    def __init__(self) -> None:
+        self._armed: dict[int, tuple[Invocation, float]] = {}
+        self._wake = threading.Event()
+        self._sleep_until: float = math.inf
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def arm(self, inv: Invocation, fire_at: float) -> None:
+        """Watch ``inv`` until ``fire_at`` (``time.time()`` seconds).
+
+        Lock-free on the hot path: the entry is published first and the
+        thread's planned wake-up read after, while the thread publishes its
+        plan first and re-reads the entries after, so one of the two always
+        sees the other and the thread is never left sleeping past ``fire_at``.
+        """
+        self._armed[id(inv)] = (inv, fire_at)
+        if self._thread is None:
+            self._start()
+        if fire_at < self._sleep_until - 0.001:  # not for float jitter
+            self._wake.set()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="lambdaops-watchdog", daemon=True
+                )
+                self._thread.start()
+
+    def disarm(self, inv: Invocation) -> None:
+        self._armed.pop(id(inv), None)
+
+    def armed(self) -> int:
+        """How many invocations are being watched (tests)."""
+        return len(self._armed)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self._wake.clear()
+                now = time.time()
+                due = [inv for inv, at in list(self._armed.values()) if at <= now]
+                for inv in due:
+                    if self._armed.pop(id(inv), None) is not None:
+                        fire(inv)
+                if due:
+                    continue
+                # With nothing armed, keep sleeping until the last plan: the next
+                # invocation's deadline is later, so arming it needs no wake-up.
+                plan = self._next()
+                if plan == math.inf and self._sleep_until > now:
+                    plan = self._sleep_until
+                self._sleep_until = plan
+                # Re-read after publishing the plan: an entry armed meanwhile is seen here.
+                self._sleep_until = wake_at = min(plan, self._next())
+                if wake_at != math.inf:
+                    self._wake.wait(max(0.0, wake_at - time.time()))
+                else:
+                    self._wake.wait()
+            except Exception as exc:
+                internal_error("watchdog", exc)
+                time.sleep(0.01)
+
+    def _next(self) -> float:
+        return min((at for _, at in list(self._armed.values())), default=math.inf)
+
+    def _after_fork(self) -> None:
+        """A forked child has no watchdog thread: start afresh."""
+        self.__init__()  # type: ignore[misc]
+
+
+def handler_stack(thread_id: int) -> list[dict[str, Any]]:
+    """Where the handler's thread is now, innermost frame last."""
+    frame = sys._current_frames().get(thread_id)
+    if frame is None:
+        return []
+    frames = traceback.extract_stack(frame)[-_MAX_FRAMES:]
+    return [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames]
+
+
+def fire(inv: Invocation) -> None:
+    """End ``inv`` as a timeout, from the watchdog thread, and flush stdout."""
+    if inv.outcome is not None:
+        return
+    try:
+        inv.stack = handler_stack(inv.thread_id)
+        token = _scope._current.set(inv)
+        try:
+            inv.lifecycle.end(inv, None, None, outcome="timeout")
+        finally:
+            _scope._current.reset(token)
+        _output.flush()
+    except Exception as exc:
+        internal_error("watchdog.fire", exc)
+
+
+_watchdog = Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_watchdog._after_fork)
+
+
+class TimeoutSignal:
+    """Arms the watchdog from ``context.get_remaining_time_in_millis()``."""
+
+    name = "timeout"
+
+    def __init__(self, config: Config) -> None:
+        self.margin_ms = config.timeout_margin_ms
+
+    def start(self, inv: Invocation) -> None:
+        context = inv.context
+        now = time.time()
+        # awslambdaric's context keeps the deadline; reading it skips a method call.
+        deadline_ms = getattr(context, "_epoch_deadline_time_in_ms", None)
+        if type(deadline_ms) is int:
+            remaining = deadline_ms - now * 1000
+        else:
+            remaining_fn = getattr(context, "get_remaining_time_in_millis", None)
+            if remaining_fn is None:
+                return  # no deadline, no cost
+            remaining = remaining_fn()
+            if not isinstance(remaining, (int, float)):
+                return
+        if remaining <= 0:
+            return
+        margin = self.margin_ms if self.margin_ms is not None else default_margin_ms(int(remaining))
+        inv.thread_id = get_ident()
+        _watchdog.arm(inv, now + max(0.0, remaining - margin) / 1000)
+
+    def finish(self, inv: Invocation) -> None:
+        _watchdog.disarm(inv)
