@@ -71,9 +71,7 @@ def parse_level(value: Any, source: str) -> int:
     name = str(value).strip().upper()
     name = _LEVEL_ALIASES.get(name, name)
     if name not in LEVELS:
-        raise ConfigError(
-            f"{source}={value!r} is not a log level; use one of {', '.join(LEVELS)}"
-        )
+        raise ConfigError(f"{source}={value!r} is not a log level; use one of {', '.join(LEVELS)}")
     return LEVELS[name]
 
 
@@ -163,14 +161,10 @@ def resolve(
     raw, source = _lookup("debug_buffer", debug_buffer, ("LAMBDAOPS_DEBUG_BUFFER",), env)
     buffer = _parse_int(raw, source, 0, 100_000) if raw is not None else 200
 
-    raw, source = _lookup(
-        "max_line_bytes", max_line_bytes, ("LAMBDAOPS_MAX_LINE_BYTES",), env
-    )
+    raw, source = _lookup("max_line_bytes", max_line_bytes, ("LAMBDAOPS_MAX_LINE_BYTES",), env)
     limit = _parse_int(raw, source, 1024, 1024 * 1024) if raw is not None else 256 * 1024
 
-    raw, source = _lookup(
-        "capture_stdlib", capture_stdlib, ("LAMBDAOPS_CAPTURE_STDLIB",), env
-    )
+    raw, source = _lookup("capture_stdlib", capture_stdlib, ("LAMBDAOPS_CAPTURE_STDLIB",), env)
     stdlib = parse_bool(raw, source) if raw is not None else True
 
     procs = tuple(processors or ())
@@ -196,15 +190,24 @@ def resolve(
         want_trace = parse_bool(raw, source)
     else:
         disabled = env.get("POWERTOOLS_TRACE_DISABLED")
-        want_trace = not parse_bool(disabled, "environment variable POWERTOOLS_TRACE_DISABLED") \
-            if disabled else True
+        want_trace = (
+            not parse_bool(disabled, "environment variable POWERTOOLS_TRACE_DISABLED")
+            if disabled
+            else True
+        )
 
     trace_flags = []
     for name, value, envs in (
-        ("trace_capture_response", trace_capture_response,
-         ("LAMBDAOPS_TRACE_CAPTURE_RESPONSE", "POWERTOOLS_TRACER_CAPTURE_RESPONSE")),
-        ("trace_capture_error", trace_capture_error,
-         ("LAMBDAOPS_TRACE_CAPTURE_ERROR", "POWERTOOLS_TRACER_CAPTURE_ERROR")),
+        (
+            "trace_capture_response",
+            trace_capture_response,
+            ("LAMBDAOPS_TRACE_CAPTURE_RESPONSE", "POWERTOOLS_TRACER_CAPTURE_RESPONSE"),
+        ),
+        (
+            "trace_capture_error",
+            trace_capture_error,
+            ("LAMBDAOPS_TRACE_CAPTURE_ERROR", "POWERTOOLS_TRACER_CAPTURE_ERROR"),
+        ),
         ("trace_patch", trace_patch, ("LAMBDAOPS_TRACE_PATCH",)),
     ):
         raw, source = _lookup(name, value, envs, env)

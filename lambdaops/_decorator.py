@@ -27,6 +27,7 @@ class InstrumentedHandler(wrapt.FunctionWrapper):  # type: ignore[misc]
     def lambdaops_lifecycle(self) -> Lifecycle:
         return self._self_lifecycle  # type: ignore[no-any-return]
 
+
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing asyncio (~20 ms)
 
 

@@ -22,10 +22,35 @@ from lambdaops._scope import Invocation, Scope, current
 
 #: CloudWatch's unit names.
 UNITS = frozenset(
-    """Seconds Microseconds Milliseconds Bytes Kilobytes Megabytes Gigabytes Terabytes
-    Bits Kilobits Megabits Gigabits Terabits Percent Count Bytes/Second Kilobytes/Second
-    Megabytes/Second Gigabytes/Second Terabytes/Second Bits/Second Kilobits/Second
-    Megabits/Second Gigabits/Second Terabits/Second Count/Second None""".split()
+    [
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
+    ]
 )
 MAX_METRICS = 100  # metric definitions per document
 MAX_VALUES = 100  # values per metric per document
@@ -35,9 +60,29 @@ MAX_NAME = 255
 
 #: Top-level keys of the outcome record; a metric, dimension or property may not take them.
 RESERVED = frozenset(
-    """_aws outcome request_id service function_name cold_start duration_ms billed_duration_ms
-    memory_limit_mb max_memory_used_mb estimated_cost_usd trigger attempt correlation_id
-    xray_trace_id error_type error_message items items_failed stuck_in stack""".split()
+    [
+        "_aws",
+        "outcome",
+        "request_id",
+        "service",
+        "function_name",
+        "cold_start",
+        "duration_ms",
+        "billed_duration_ms",
+        "memory_limit_mb",
+        "max_memory_used_mb",
+        "estimated_cost_usd",
+        "trigger",
+        "attempt",
+        "correlation_id",
+        "xray_trace_id",
+        "error_type",
+        "error_message",
+        "items",
+        "items_failed",
+        "stuck_in",
+        "stack",
+    ]
 )
 
 
@@ -107,14 +152,17 @@ class Metrics:
                     "e.g. Count, Milliseconds, Bytes, Percent, None"
                 )
             if resolution not in (1, 60) or isinstance(resolution, bool):
-                raise MetricError(f"metric {name!r}: resolution must be 1 or 60, got {resolution!r}")
+                raise MetricError(
+                    f"metric {name!r}: resolution must be 1 or 60, got {resolution!r}"
+                )
             _validated.add(key)
         scope = current()
         store = scope.metrics or _store(scope)
-        if type(value) is not int and type(value) is not float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                _warn(store, name, f"metric {name!r}: value {value!r} is not a number; dropped")
-                return
+        if (type(value) is not int and type(value) is not float) and (
+            isinstance(value, bool) or not isinstance(value, (int, float))
+        ):
+            _warn(store, name, f"metric {name!r}: value {value!r} is not a number; dropped")
+            return
         if value - value != 0:  # NaN or infinite
             _warn(store, name, f"metric {name!r}: value {value!r} is not finite; dropped")
             return
@@ -138,15 +186,25 @@ class Metrics:
             _warn(store, name, f"dimension {name!r}: empty value; dropped")
             return
         if len(text) > MAX_DIMENSION_VALUE:
-            _warn(store, name, f"dimension {name!r}: value longer than {MAX_DIMENSION_VALUE} "
-                               "characters; shortened")
+            _warn(
+                store,
+                name,
+                f"dimension {name!r}: value longer than {MAX_DIMENSION_VALUE} "
+                "characters; shortened",
+            )
             text = text[:MAX_DIMENSION_VALUE]
         defaults = dict(scope.config.default_dimensions)
-        if name not in store.dimensions and name not in defaults and (
-            len(defaults) + len(store.dimensions) >= MAX_DIMENSIONS
+        if (
+            name not in store.dimensions
+            and name not in defaults
+            and (len(defaults) + len(store.dimensions) >= MAX_DIMENSIONS)
         ):
-            _warn(store, name, f"dimension {name!r}: a dimension set holds at most "
-                               f"{MAX_DIMENSIONS} dimensions; dropped")
+            _warn(
+                store,
+                name,
+                f"dimension {name!r}: a dimension set holds at most "
+                f"{MAX_DIMENSIONS} dimensions; dropped",
+            )
             return
         store.dimensions[name] = text
 
@@ -171,8 +229,9 @@ def _warn(store: MetricSet, name: str, message: str) -> None:
     log.warning(message, metric=name)
 
 
-def take_documents(scope: Scope, *, extra: dict[str, float] | None = None,
-                   for_outcome: bool = False) -> list[str]:
+def take_documents(
+    scope: Scope, *, extra: dict[str, float] | None = None, for_outcome: bool = False
+) -> list[str]:
     """Drain ``scope``'s pending metrics into EMF documents, as JSON members (no braces).
 
     Metrics added outside any invocation (at import) ride along with the next
@@ -206,8 +265,7 @@ def take_documents(scope: Scope, *, extra: dict[str, float] | None = None,
     if for_outcome:
         # the outcome record has service, request_id and xray_trace_id already
         tail_dims = {k: v for k, v in dims.items() if k != "service"}
-        return fragments(config.namespace, dims, full_props, store.metrics,
-                         last=(tail_dims, props))
+        return fragments(config.namespace, dims, full_props, store.metrics, last=(tail_dims, props))
     return fragments(config.namespace, dims, full_props, store.metrics)
 
 
@@ -225,8 +283,9 @@ def _merge(first: MetricSet, second: MetricSet | None) -> MetricSet:
 _directives: dict[tuple[Any, ...], str] = {}
 
 
-def _directive(namespace: str, dim_keys: tuple[str, ...],
-               definitions: tuple[tuple[str, str, int], ...]) -> str:
+def _directive(
+    namespace: str, dim_keys: tuple[str, ...], definitions: tuple[tuple[str, str, int], ...]
+) -> str:
     """The ``CloudWatchMetrics`` array, encoded once per shape (it rarely changes)."""
     key = (namespace, dim_keys, definitions)
     text = _directives.get(key)
@@ -289,13 +348,16 @@ def fragments(
             for name, metric in batch:
                 chunk = metric.values[lo:hi]
                 value = (
-                    _number(chunk[0]) if len(chunk) == 1
+                    _number(chunk[0])
+                    if len(chunk) == 1
                     else "[" + ",".join(map(_number, chunk)) + "]"
                 )
                 values.append(f"{quote(name)}:{value}")
             bodies.append(
-                (f'"_aws":{{"Timestamp":{stamp},"CloudWatchMetrics":{directive}}}',
-                 ",".join(values))
+                (
+                    f'"_aws":{{"Timestamp":{stamp},"CloudWatchMetrics":{directive}}}',
+                    ",".join(values),
+                )
             )
         pending = [(n, m) for n, m in pending if len(m.values) > hi]
         round_no += 1

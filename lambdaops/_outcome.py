@@ -105,8 +105,10 @@ class OutcomeSignal:
             parts.append(f',"error_type":{quote(type(error).__name__)}')
             parts.append(f',"error_message":{quote(_message(error))}')
         elif inv.outcome == "timeout":
-            parts.append(',"error_type":"Timeout","error_message":'
-                         '"the handler was still running at the deadline margin"')
+            parts.append(
+                ',"error_type":"Timeout","error_message":'
+                '"the handler was still running at the deadline margin"'
+            )
             if inv.stack:
                 top = inv.stack[-1]
                 stuck = f"{top['function']} ({top['file']}:{top['line']})"

@@ -66,8 +66,15 @@ def _make_encoder() -> Callable[[object], str]:
     except ImportError:  # pragma: no cover - PyPy and friends
         return json.JSONEncoder(default=_default, allow_nan=False, separators=(",", ":")).encode
     c_encode = make_encoder(
-        None, _default, json.encoder.encode_basestring_ascii, None, ":", ",",
-        False, False, False,
+        None,
+        _default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        False,
     )
     join = "".join
     return lambda obj: join(c_encode(obj, 0))
@@ -155,8 +162,13 @@ def _render_slow(event: Mapping[str, Any], limit: int) -> str:
         keep["truncated"] = True
         return _encode(_plain(keep, 256, set(), 0))[:limit]
     except Exception as exc:
-        return _encode({"level": "ERROR", "message": "lambdaops could not render a line",
-                        "error": type(exc).__name__})
+        return _encode(
+            {
+                "level": "ERROR",
+                "message": "lambdaops could not render a line",
+                "error": type(exc).__name__,
+            }
+        )
 
 
 _ts_cache: tuple[int, str] = (-1, "")
@@ -178,9 +190,7 @@ def exception_fields(exc: BaseException, max_frames: int = 50) -> dict[str, Any]
     """An exception as structured fields: type, message and stack frames."""
     try:
         frames = traceback.extract_tb(exc.__traceback__)[-max_frames:]
-        stack = [
-            {"file": f.filename, "line": f.lineno, "function": f.name} for f in frames
-        ]
+        stack = [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames]
     except Exception:
         stack = []
     out: dict[str, Any] = {

@@ -16,9 +16,13 @@ from lambdaops._report import internal_error
 from lambdaops._scope import current
 
 #: Attributes every LogRecord has; anything else came from ``extra=``.
-_STANDARD = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
-) | {"message", "asctime", "aws_request_id", "tenant_id", "taskName"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()) | {
+    "message",
+    "asctime",
+    "aws_request_id",
+    "tenant_id",
+    "taskName",
+}
 
 
 class LogHandler(logging.Handler):

@@ -32,8 +32,16 @@ def _show(line: str) -> str:
         extras = {
             k: v
             for k, v in rec.items()
-            if k not in ("timestamp", "level", "message", "service", "request_id",
-                         "function_name", "xray_trace_id")
+            if k
+            not in (
+                "timestamp",
+                "level",
+                "message",
+                "service",
+                "request_id",
+                "function_name",
+                "xray_trace_id",
+            )
         }
         return f"    {rec['level']:<7} {rec['message']}  {json.dumps(extras)}"
     return "    " + json.dumps(rec)
@@ -56,8 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     repo = Path(__file__).resolve().parents[1]
     env_vars = {"PYTHONPATH": os.pathsep.join([str(repo), str(code)])}
-    with Environment("app.handler", code_dir=code, function_name="gizmos",
-                     memory_mb=256, timeout_s=3, env=env_vars) as env:
+    with Environment(
+        "app.handler",
+        code_dir=code,
+        function_name="gizmos",
+        memory_mb=256,
+        timeout_s=3,
+        env=env_vars,
+    ) as env:
         for n, (label, event) in enumerate(plan, start=1):
             start = len(env.lines)
             result = env.invoke(event, trace_header=_TRACE.format(n, n, n))

@@ -30,9 +30,7 @@ class LambdaContext:
     memory_limit_in_mb: int = 128
     timeout_s: float = 3.0
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    )
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "2026/01/01/[$LATEST]test"
     #: Epoch milliseconds, as awslambdaric keeps it.

@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from lambdaops import MetricError, instrument, metrics
+from lambdaops.testing import Capture, LambdaContext
+from tests.emf_spec import datapoints, emf_docs, reference_docs, validate
+
+
+def outcome_of(cap: Capture) -> dict[str, Any]:
+    (rec,) = [r for r in cap.records if "outcome" in r]
+    return rec
+
+
+def test_one_metric_rides_in_the_outcome_record(lambdaops_capture: Capture) -> None:
+    @instrument(service="shop", namespace="Shop")
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("GizmosProcessed", 3)
+        metrics.add("Latency", 12.5, unit="Milliseconds", resolution=1)
+
+    handler({}, LambdaContext())
+    docs = emf_docs(lambdaops_capture.lines)
+    assert len(docs) == 1 and docs[0]["outcome"] == "success"
+    points = datapoints(docs)
+    dims = (("service", "shop"),)
+    assert points[("Shop", dims, "GizmosProcessed", "Count", 60, 3.0)] == 1
+    assert points[("Shop", dims, "Latency", "Milliseconds", 1, 12.5)] == 1
+    assert points[("Shop", dims, "ColdStart", "Count", 60, 1.0)] == 1
+
+
+def test_cold_start_metric_once_per_process(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        return None
+
+    for _ in range(4):
+        handler({}, LambdaContext())
+    names = [name for (_, _, name, *_rest) in datapoints(emf_docs(lambdaops_capture.lines))]
+    assert names == ["ColdStart"]
+    # warm invocations without metrics write a plain outcome record, no EMF
+    assert sum('"_aws"' in line for line in lambdaops_capture.lines) == 1
+
+
+def test_150_metrics_all_reach_stdout_in_valid_documents(lambdaops_capture: Capture) -> None:
+    @instrument(namespace="Many")
+    def handler(event: Any, context: Any) -> None:
+        for i in range(150):
+            metrics.add(f"metric_{i}", i, unit="Count")
+
+    handler({}, LambdaContext())
+    docs = emf_docs(lambdaops_capture.lines)
+    assert len(docs) == 2
+    assert all(len(d["_aws"]["CloudWatchMetrics"][0]["Metrics"]) <= 100 for d in docs)
+    names = {name for (_, _, name, *_rest) in datapoints(docs)}
+    assert names == {f"metric_{i}" for i in range(150)} | {"ColdStart"}
+    # the overflow document carries the request id as a property
+    assert docs[0]["request_id"] == outcome_of(lambdaops_capture)["request_id"]
+
+
+def test_more_than_100_values_are_split(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        for i in range(250):
+            metrics.add("Latency", float(i), unit="Milliseconds")
+
+    handler({}, LambdaContext())
+    docs = emf_docs(lambdaops_capture.lines)
+    assert len(docs) == 3
+    values = sorted(
+        v
+        for (_, _, name, _, _, v), n in datapoints(docs).items()
+        for _ in range(n)
+        if name == "Latency"
+    )
+    assert values == [float(i) for i in range(250)]
+
+
+def test_matches_aws_embedded_metrics_reference(lambdaops_capture: Capture) -> None:
+    specs = [
+        ("Orders", 3, "Count", 60),
+        ("Orders", 4, "Count", 60),
+        ("Bytes", 1024.5, "Bytes", 60),
+        ("Fast", 0.25, "Milliseconds", 1),
+        *[(f"m{i}", i, "None", 60) for i in range(120)],
+    ]
+
+    @instrument(service="ref", namespace="RefNS")
+    def handler(event: Any, context: Any) -> None:
+        metrics.dimension("stage", "prod")
+        for name, value, unit, res in specs:
+            metrics.add(name, value, unit=unit, resolution=res)
+
+    ctx = LambdaContext()
+    handler({}, ctx)
+    ours = emf_docs(lambdaops_capture.lines)
+    reference = reference_docs(
+        "RefNS", {"service": "ref", "stage": "prod"}, [*specs, ("ColdStart", 1, "Count", 60)]
+    )
+    for doc in reference:
+        assert validate(doc) == []
+    assert datapoints(ours) == datapoints(reference)
+
+
+def test_dimensions_and_properties(lambdaops_capture: Capture) -> None:
+    @instrument(service="svc", default_dimensions={"service": "svc", "region": "eu"})
+    def handler(event: Any, context: Any) -> None:
+        metrics.dimension("tenant", "acme")
+        metrics.property("order", {"id": 7})
+        metrics.add("Orders", 1)
+
+    ctx = LambdaContext()
+    handler({}, ctx)
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "region", "tenant"]]
+    assert (doc["service"], doc["region"], doc["tenant"]) == ("svc", "eu", "acme")
+    assert doc["order"] == {"id": 7}
+    assert doc["request_id"] == ctx.aws_request_id
+
+
+def test_flush_on_demand(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("Early", 1)
+        metrics.flush()
+        assert len(emf_docs(lambdaops_capture.lines)) == 1
+        metrics.add("Late", 2)
+
+    handler({}, LambdaContext())
+    docs = emf_docs(lambdaops_capture.lines)
+    assert [
+        sorted(m["Name"] for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]) for d in docs
+    ] == [["Early"], ["ColdStart", "Late"]]
+
+
+def test_metrics_flushed_when_the_handler_raises(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("BeforeFailure", 5)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        handler({}, LambdaContext())
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    assert doc["outcome"] == "error" and doc["BeforeFailure"] == 5
+
+
+@pytest.mark.parametrize(
+    ("call", "culprit"),
+    [
+        (lambda: metrics.add("X", 1, unit="Furlongs"), "unknown unit 'Furlongs'"),
+        (lambda: metrics.add("", 1), "non-empty"),
+        (lambda: metrics.add("X", 1, resolution=30), "resolution must be 1 or 60"),
+        (lambda: metrics.add("duration_ms", 1), "reserved"),
+        (lambda: metrics.dimension("", "v"), "non-empty"),
+        (lambda: metrics.property("outcome", "x"), "reserved"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call: Any, culprit: str) -> None:
+    with pytest.raises(MetricError, match=culprit) as info:
+        call()
+    assert isinstance(info.value, ValueError)
+
+
+def test_unit_change_within_a_flush_is_refused(lambdaops_capture: Capture) -> None:
+    metrics.add("Size", 1, unit="Bytes")
+    with pytest.raises(MetricError, match="cannot change"):
+        metrics.add("Size", 1, unit="Kilobytes")
+    metrics.flush()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), "12", None, True])
+def test_non_finite_or_non_numeric_values_are_dropped_with_one_warning(
+    lambdaops_capture: Capture, bad: Any
+) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("Odd", bad)
+        metrics.add("Odd", bad)
+        metrics.add("Good", 1)
+
+    handler({}, LambdaContext())
+    warnings = lambdaops_capture.messages("WARNING")
+    assert len(warnings) == 1 and "Odd" in warnings[0]
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    assert "Odd" not in doc and doc["Good"] == 1
+
+
+def test_long_dimension_values_and_too_many_dimensions(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.dimension("long", "v" * 2000)
+        for i in range(40):
+            metrics.dimension(f"d{i}", "x")
+        metrics.add("M", 1)
+
+    handler({}, LambdaContext())
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    dims = doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+    assert len(dims) == 30 and len(doc["long"]) == 1024
+    # service + long + d0..d27 make 30; d28..d39 are dropped
+    assert len(lambdaops_capture.messages("WARNING")) == 1 + 12
+
+
+def test_threads_adding_metrics_keep_exact_totals(lambdaops_capture: Capture) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        def work() -> None:
+            for _ in range(500):
+                metrics.add("Items", 1)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    handler({}, LambdaContext())
+    points = datapoints(emf_docs(lambdaops_capture.lines))
+    assert sum(n for key, n in points.items() if key[2] == "Items") == 4000
+
+
+def test_metrics_outside_a_handler_ride_with_the_next_invocation(
+    lambdaops_capture: Capture,
+) -> None:
+    metrics.add("AtImport", 1)
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("InHandler", 2)
+
+    handler({}, LambdaContext())
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    assert doc["AtImport"] == 1 and doc["InHandler"] == 2
