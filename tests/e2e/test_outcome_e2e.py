@@ -38,7 +38,7 @@ def test_five_invocations_five_records(make_env: Any) -> None:
         "success",
         "timeout",
     ]
-    for (written_at, rec), result in zip(outcomes, results, strict=True):
+    for (_, rec), result in zip(outcomes, results, strict=True):
         assert rec["request_id"] == result.request_id
         assert rec["function_name"] == "e2e-outcome-fn" and rec["memory_limit_mb"] == 256
         assert rec["duration_ms"] <= result.duration_ms  # never more than the runtime observed
