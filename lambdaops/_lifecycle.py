@@ -26,7 +26,9 @@ class Signal(Protocol):
 
     name: str
 
-    def start(self, inv: Invocation) -> None: ...
+    @property
+    def start(self) -> Callable[[Invocation], None] | None:
+        """Called as the invocation starts; ``None`` for a signal with nothing to do then."""
 
     def finish(self, inv: Invocation) -> None: ...
 
@@ -107,11 +109,13 @@ def parse_trace_header(raw: str | None) -> dict[str, str]:
 class Lifecycle:
     """The lifecycle of one decorated handler."""
 
-    __slots__ = ("config", "signals")
+    __slots__ = ("config", "signals", "starters")
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.signals = build_signals(config)
+        #: Signals with work to do at the start (``start = None`` means none).
+        self.starters = tuple(s for s in self.signals if s.start is not None)
 
     # -- begin ----------------------------------------------------------------
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation | None:
@@ -125,9 +129,9 @@ class Lifecycle:
         except Exception as exc:
             internal_error("lifecycle.begin", exc)
             return None
-        for signal in self.signals:
+        for signal in self.starters:
             try:
-                signal.start(inv)
+                signal.start(inv)  # type: ignore[misc]  # starters have one
             except Exception as exc:
                 internal_error(f"{signal.name}.start", exc)
         return inv

@@ -102,10 +102,10 @@ class BoundLogger:
         try:
             scope = current()
             if level < scope.level:
-                if scope.buffer is not None:
+                if scope.buffer_max:
                     hold(scope, self._event(scope, level, message, fields))
                 return
-            if level >= ERROR and scope.buffer is not None:
+            if level >= ERROR and scope.buffer_max:
                 fail(scope)
             line = None
             if not scope.config.processors and "exc_info" not in fields:
@@ -205,8 +205,9 @@ def emit(scope: Scope, event: dict[str, Any], method: str = "info") -> None:
 def hold(scope: Scope, event: dict[str, Any]) -> None:
     """Keep a hidden debug line in the bounded buffer, counting evictions."""
     buffer = scope.buffer
-    assert buffer is not None
-    if buffer.maxlen is not None and len(buffer) >= buffer.maxlen:
+    if buffer is None:  # created on the first hidden line: most invocations have none
+        buffer = scope.buffer = deque(maxlen=scope.buffer_max)
+    elif len(buffer) >= scope.buffer_max:
         scope.evicted += 1
     buffer.append(event)
 
@@ -216,6 +217,7 @@ def fail(scope: Scope) -> None:
     scope.failed = True
     buffer = scope.buffer
     scope.buffer = None
+    scope.buffer_max = 0
     if scope.level > DEBUG:
         scope.level = DEBUG
     if not buffer and not scope.evicted:
@@ -259,10 +261,11 @@ class LogSignal:
             inv.level = DEBUG
             inv.log_fields["debug_sampled"] = True
             inv.fragment = None
-        elif self._buffer:
-            inv.buffer = deque(maxlen=self._buffer)
+        else:
+            inv.buffer_max = self._buffer
 
     def finish(self, inv: Invocation) -> None:
-        if inv.outcome != "success" and inv.buffer is not None:
+        if inv.outcome != "success" and inv.buffer_max:
             fail(inv)
         inv.buffer = None
+        inv.buffer_max = 0

@@ -252,21 +252,54 @@ def take_documents(
     for name, value in (extra or {}).items():
         store.metrics.setdefault(name, _Metric("Count", 60)).values.append(value)
     config = scope.config
-    dims = dict(config.default_dimensions)
-    dims.update(store.dimensions)
+    dims, dims_json, tail_dims_json = _default_dimensions(config)
+    if store.dimensions:
+        dims = {**dims, **store.dimensions}
+        dims_json = encode(dims)[1:-1]
+        tail_dims_json = encode({k: v for k, v in dims.items() if k != "service"})[1:-1]
     props = store.properties
-    if isinstance(scope, Invocation):
-        context = {"request_id": scope.request_id}
-        if scope.xray_trace_id:
-            context["xray_trace_id"] = scope.xray_trace_id
-        full_props = {**context, **props}
-    else:
-        full_props = props
+    props_json = render(props, _MAX_PROPS)[1:-1] if props else ""
+    bodies = _bodies(config.namespace, tuple(dims), store.metrics)
     if for_outcome:
         # the outcome record has service, request_id and xray_trace_id already
-        tail_dims = {k: v for k, v in dims.items() if k != "service"}
-        return fragments(config.namespace, dims, full_props, store.metrics, last=(tail_dims, props))
-    return fragments(config.namespace, dims, full_props, store.metrics)
+        last_aws, last_values = bodies.pop()
+        last = _join(last_aws, tail_dims_json, props_json, last_values)
+    if bodies:
+        context = ""
+        if isinstance(scope, Invocation):
+            ids = {"request_id": scope.request_id}
+            if scope.xray_trace_id:
+                ids["xray_trace_id"] = scope.xray_trace_id
+            context = encode(ids)[1:-1] if not (props.keys() & ids.keys()) else ""
+        docs = [_join(aws, dims_json, context, props_json, vals) for aws, vals in bodies]
+    else:
+        docs = []
+    if for_outcome:
+        docs.append(last)
+    return docs
+
+
+def _join(*members: str) -> str:
+    return ",".join([m for m in members if m])
+
+
+_MAX_PROPS = 256 * 1024
+_dimension_cache: dict[int, tuple[Config, dict[str, str], str, str]] = {}
+
+
+def _default_dimensions(config: Config) -> tuple[dict[str, str], str, str]:
+    """A config's default dimensions: as a dict, as JSON members, and without ``service``."""
+    cached = _dimension_cache.get(id(config))
+    if cached is None or cached[0] is not config:
+        dims = dict(config.default_dimensions)
+        cached = (
+            config,
+            dims,
+            encode(dims)[1:-1],
+            encode({k: v for k, v in dims.items() if k != "service"})[1:-1],
+        )
+        _dimension_cache[id(config)] = cached
+    return cached[1], cached[2], cached[3]
 
 
 def _merge(first: MetricSet, second: MetricSet | None) -> MetricSet:
@@ -309,31 +342,18 @@ def _number(value: float) -> str:
     return str(value) if type(value) is int else repr(value)
 
 
-def _shared(dimensions: dict[str, str], properties: dict[str, Any]) -> str:
-    members = []
-    if dimensions:
-        members.append(encode(dimensions)[1:-1])
-    if properties:
-        members.append(render(properties, 256 * 1024)[1:-1])
-    return ",".join(members)
-
-
-def fragments(
+def _bodies(
     namespace: str,
-    dimensions: dict[str, str],
-    properties: dict[str, Any],
+    dim_keys: tuple[str, ...],
     metrics: dict[str, _Metric],
-    *,
-    last: tuple[dict[str, str], dict[str, Any]] | None = None,
     timestamp_ms: int | None = None,
-) -> list[str]:
-    """EMF documents for ``metrics`` as JSON members: ≤100 metrics and ≤100 values each.
+) -> list[tuple[str, str]]:
+    """The ``_aws`` member and the metric members of each EMF document for ``metrics``.
 
-    ``last`` replaces the dimension and property members written in the last
-    document (its directive still names every dimension).
+    At most 100 metrics and 100 values per metric go in one document; the
+    dimension and property members are added by the caller.
     """
     stamp = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
-    dim_keys = tuple(dimensions)
     bodies: list[tuple[str, str]] = []
     round_no = 0
     pending = list(metrics.items())
@@ -342,7 +362,7 @@ def fragments(
         for start in range(0, len(pending), MAX_METRICS):
             batch = pending[start : start + MAX_METRICS]
             directive = _directive(
-                namespace, dim_keys, tuple((n, m.unit, m.resolution) for n, m in batch)
+                namespace, dim_keys, tuple([(n, m.unit, m.resolution) for n, m in batch])
             )
             values = []
             for name, metric in batch:
@@ -361,12 +381,7 @@ def fragments(
             )
         pending = [(n, m) for n, m in pending if len(m.values) > hi]
         round_no += 1
-    shared = _shared(dimensions, properties)
-    docs = [",".join(filter(None, (aws, shared, vals))) for aws, vals in bodies]
-    if last is not None and bodies:
-        aws, vals = bodies[-1]
-        docs[-1] = ",".join(filter(None, (aws, _shared(*last), vals)))
-    return docs
+    return bodies
 
 
 #: The metrics object users import: ``from lambdaops import metrics``.
@@ -387,8 +402,7 @@ class MetricsSignal:
     def __init__(self, config: Config) -> None:
         self.merge_into_outcome = config.outcome
 
-    def start(self, inv: Invocation) -> None:
-        return None
+    start = None
 
     def finish(self, inv: Invocation) -> None:
         extra: dict[str, float] | None = None

@@ -23,6 +23,7 @@ class Scope:
 
     __slots__ = (
         "buffer",
+        "buffer_max",
         "config",
         "evicted",
         "failed",
@@ -40,6 +41,8 @@ class Scope:
         self.fragment: str | None = None
         #: Debug lines held back until the invocation fails; None when off.
         self.buffer: deque[dict[str, Any]] | None = None
+        #: How many hidden debug lines to hold; 0 when not buffering.
+        self.buffer_max = 0
         self.evicted = 0
         self.failed = False
         #: Pending metrics (a ``_metrics.MetricSet``), created on first use.

@@ -49,10 +49,10 @@ class LogHandler(logging.Handler):
             if record.exc_info and record.exc_info[1] is not None:
                 event["exception"] = exception_fields(record.exc_info[1])
             if level < scope.level:
-                if scope.buffer is not None:
+                if scope.buffer_max:
                     hold(scope, event)
                 return
-            if level >= logging.ERROR and scope.buffer is not None:
+            if level >= logging.ERROR and scope.buffer_max:
                 fail(scope)
             emit(scope, event, record.levelname.lower())
         except Exception as exc:
