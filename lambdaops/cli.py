@@ -1,0 +1,71 @@
+"""The ``lambdaops`` command: ``local``, ``report`` and ``layer``.
+
+Each subcommand imports what it needs when it runs, so ``lambdaops --help``
+stays instant. User mistakes (a missing file, a bad handler) print one
+``lambdaops: ...`` line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: one line, exit code 2."""
+
+
+def _report(args: argparse.Namespace) -> int:
+    from lambdaops import report
+
+    lines: list[str] = []
+    for path in args.files:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                lines.extend(fh)
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    result = report.build(lines)
+    if args.format == "json":
+        import json
+
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        print(report.format_table(result))
+    if args.plot:
+        try:
+            report.plot(result, args.plot)
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'lambdaops[local]'") from None
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lambdaops", description="Observability for AWS Lambda Python handlers."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rep = sub.add_parser("report", help="availability, latency, cold starts and cost from logs")
+    rep.add_argument("files", nargs="+", help="log files: JSON lines or CloudWatch exports")
+    rep.add_argument("--format", choices=("table", "json"), default="table")
+    rep.add_argument("--plot", metavar="PNG", help="draw latency and availability to a PNG")
+    rep.set_defaults(run=_report)
+
+    from lambdaops.local import _cli as local_cli
+
+    local_cli.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except UsageError as exc:
+        print(f"lambdaops: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,207 @@
+"""Run a handler locally the way Lambda would: environments, deadlines, traces, REPORT lines.
+
+:class:`LocalRunner` owns the execution environments (one awslambdaric
+process each), an X-Ray daemon stand-in that collects the segments of
+sampled invocations, and — when there is something to seed — moto's server
+for Parameter Store and Secrets Manager. ``lambdaops local`` and
+``make demo`` both drive it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+import lambdaops
+from lambdaops.local._environment import Environment
+from lambdaops.local._runtime_api import InvocationResult
+
+_PACKAGE_ROOT = str(Path(lambdaops.__file__).resolve().parents[1])
+
+
+def new_trace_header(sampled: bool) -> str:
+    """A trace header as Lambda passes it: Root, the function segment as Parent, Sampled."""
+    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+    return f"Root={root};Parent={secrets.token_hex(8)};Sampled={1 if sampled else 0}"
+
+
+@dataclass
+class LocalResult:
+    """One invocation as the local runtime saw it."""
+
+    result: InvocationResult
+    environment: int
+    cold: bool
+    init_duration_ms: float | None
+    memory_mb: int
+    max_memory_used_mb: int | None
+    trace_header: str
+    lines: list[str] = field(default_factory=list)
+    label: str = ""
+
+    @property
+    def request_id(self) -> str:
+        return self.result.request_id
+
+    @property
+    def sampled(self) -> bool:
+        return self.trace_header.endswith("Sampled=1")
+
+    @property
+    def trace_id(self) -> str:
+        return self.trace_header.split(";")[0][len("Root=") :]
+
+    def report_line(self) -> str:
+        """Lambda's ``REPORT`` line for this invocation."""
+        duration = self.result.duration_ms
+        line = (
+            f"REPORT RequestId: {self.request_id}\tDuration: {duration:.2f} ms\t"
+            f"Billed Duration: {max(1, math.ceil(duration))} ms\t"
+            f"Memory Size: {self.memory_mb} MB\t"
+            f"Max Memory Used: {self.max_memory_used_mb or 0} MB"
+        )
+        if self.cold and self.init_duration_ms is not None:
+            line += f"\tInit Duration: {self.init_duration_ms:.2f} ms"
+        if self.result.status == "timeout":
+            line += "\tStatus: timeout"
+        return line
+
+
+class LocalRunner:
+    """Execution environments for one function, plus the services they talk to."""
+
+    def __init__(
+        self,
+        handler: str,
+        code_dir: str | os.PathLike[str],
+        *,
+        function_name: str | None = None,
+        memory_mb: int = 128,
+        timeout_s: float = 3.0,
+        sampling: float = 0.0,
+        concurrency: int = 1,
+        seed: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        log: TextIO | None = None,
+    ) -> None:
+        self.handler = handler
+        self.code_dir = Path(code_dir).resolve()
+        self.function_name = function_name or self.code_dir.name
+        self.memory_mb = memory_mb
+        self.timeout_s = timeout_s
+        self.sampling = sampling
+        self.seed = seed
+        self.extra_env = dict(env or {})
+        self.log = log
+        self.environments: list[Environment] = []
+        self._concurrency = concurrency
+        self._moto: Any = None
+        self.xray: Any = None
+        self._log_lock = threading.Lock()
+        self._random = random.Random()
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> LocalRunner:
+        from lambdaops.local._xray_daemon import XRayDaemon
+
+        self.xray = XRayDaemon().start()
+        env = {
+            "PYTHONPATH": os.pathsep.join([str(self.code_dir), _PACKAGE_ROOT]),
+            "AWS_XRAY_DAEMON_ADDRESS": self.xray.address,
+            **self.extra_env,
+        }
+        if self.seed is not None:
+            from lambdaops.local._moto import MotoServer
+
+            self._moto = MotoServer().start()
+            self._moto.seed(self.seed)
+            env.update(self._moto.env())
+        for _ in range(self._concurrency):
+            self.environments.append(
+                Environment(
+                    self.handler,
+                    code_dir=self.code_dir,
+                    function_name=self.function_name,
+                    memory_mb=self.memory_mb,
+                    timeout_s=self.timeout_s,
+                    env=env,
+                )
+            )
+        return self
+
+    def stop(self) -> None:
+        for environment in self.environments:
+            environment.stop()
+        if self.xray is not None:
+            self.xray.stop()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalRunner:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- invoking -------------------------------------------------------------------
+    def invoke(
+        self,
+        event: Any,
+        *,
+        environment: int = 0,
+        request_id: str | None = None,
+        sampled: bool | None = None,
+        label: str = "",
+    ) -> LocalResult:
+        """One invocation in environment number ``environment`` (cold if it has no process)."""
+        env = self.environments[environment]
+        if sampled is None:
+            sampled = self._random.random() < self.sampling
+        header = new_trace_header(sampled)
+        start = len(env.lines)
+        result = env.invoke(event, request_id=request_id, trace_header=header)
+        lines = [text for _, stream, text in env.lines[start:] if stream == "stdout"]
+        local = LocalResult(
+            result=result,
+            environment=environment,
+            cold=env.cold,
+            init_duration_ms=env.init_duration_ms,
+            memory_mb=self.memory_mb,
+            max_memory_used_mb=env.max_memory_used_mb(),
+            trace_header=header,
+            lines=lines,
+            label=label,
+        )
+        if self.log is not None:
+            with self._log_lock:
+                for line in lines:
+                    self.log.write(line.rstrip("\n") + "\n")
+                self.log.write(local.report_line() + "\n")
+                self.log.flush()
+        return local
+
+    def waterfall(self, local: LocalResult, wait_s: float = 0.5) -> str | None:
+        """The X-Ray waterfall of a sampled invocation, once its segments have arrived."""
+        if not local.sampled or self.xray is None:
+            return None
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and not self.xray.segments_for(local.trace_id):
+            time.sleep(0.02)
+        time.sleep(0.05)  # let the rest of the invocation's datagrams land
+        if not self.xray.segments_for(local.trace_id):
+            return None
+        return str(self.xray.waterfall(local.trace_id))
