@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             log=log,
         ) as runner:
             slots = list(range(args.concurrency))
-            lock = __import__("threading").Lock()
+            lock = threading.Lock()
 
             def one(item: tuple[str, Any]) -> Any:
                 with lock:
