@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m lambdaops.demo
+	$(BIN)/python -m lambdaops.demo $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,86 +1,83 @@
-"""``make demo``: run the gizmos example under the real Lambda runtime client, locally.
+"""``make demo``: the gizmos example through ``lambdaops local``, then the availability report.
 
-Each invocation goes through lambdaops' local Runtime API to a fresh or warm
-awslambdaric process, exactly as Lambda would drive it; the demo then shows
-what lambdaops wrote to the function's log stream.
+Each invocation goes through lambdaops' local Runtime API to a real
+awslambdaric process, exactly as Lambda would drive it: a cold start, warm
+invocations, a failure, a timeout (the watchdog writes the record before the
+environment is killed), an SQS batch with partial failures, a retried
+request, and a second execution environment. Then ``lambdaops report`` reads
+the log the run wrote.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
-from lambdaops.local import Environment
-
-_TRACE = "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0"
+from lambdaops import report
+from lambdaops.local._cli import Printer
+from lambdaops.local._runner import LocalRunner
 
 
 def _load(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
-def _show(line: str) -> str:
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        return f"    {line}"
-    if "level" in rec:
-        extras = {
-            k: v
-            for k, v in rec.items()
-            if k
-            not in (
-                "timestamp",
-                "level",
-                "message",
-                "service",
-                "request_id",
-                "function_name",
-                "xray_trace_id",
-            )
-        }
-        return f"    {rec['level']:<7} {rec['message']}  {json.dumps(extras)}"
-    return "    " + json.dumps(rec)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--example", default="examples/gizmos", help="example directory")
+    parser.add_argument("--log", default=".lambdaops/demo.log", help="where the run's log goes")
+    parser.add_argument("--quiet", action="store_true", help="REPORT lines and summary only")
     args = parser.parse_args(argv)
     code = Path(args.example).resolve()
     if not (code / "app.py").exists():
         print(f"lambdaops demo: no app.py in {code}", file=sys.stderr)
         return 2
     events = code / "events"
-    plan = [
-        ("cold start", _load(events / "order.json")),
-        ("warm", _load(events / "order.json")),
-        ("failure", _load(events / "bad-order.json")),
-        ("warm after failure", _load(events / "order.json")),
+    order, bad, slow, batch = (
+        _load(events / name)
+        for name in ("order.json", "bad-order.json", "slow-order.json", "sqs-batch.json")
+    )
+    retried = str(uuid.uuid4())
+    plan: list[tuple[str, Any, dict[str, Any]]] = [
+        ("cold start", order, {"sampled": True}),
+        ("warm", order, {}),
+        ("warm", order, {}),
+        ("failure", bad, {}),
+        ("retried request, attempt 1", bad, {"request_id": retried}),
+        ("retried request, attempt 2", order, {"request_id": retried}),
+        ("SQS batch, 2 of 5 fail", batch, {}),
+        ("timeout", slow, {}),
+        ("cold start after the timeout", order, {}),
+        ("second environment", order, {"environment": 1, "sampled": True}),
     ]
-    repo = Path(__file__).resolve().parents[1]
-    env_vars = {"PYTHONPATH": os.pathsep.join([str(repo), str(code)])}
-    with Environment(
-        "app.handler",
-        code_dir=code,
-        function_name="gizmos",
-        memory_mb=256,
-        timeout_s=3,
-        env=env_vars,
-    ) as env:
-        for n, (label, event) in enumerate(plan, start=1):
-            start = len(env.lines)
-            result = env.invoke(event, trace_header=_TRACE.format(n, n, n))
-            cold = " (cold start, init %.0f ms)" % (env.init_duration_ms or 0) if env.cold else ""
-            print(f"\n#{n} {label}: {result.status} in {result.duration_ms:.1f} ms{cold}")
-            for line in env.lines_since(start):
-                if line.strip():
-                    print(_show(line))
-    print("\nEvery line above is one JSON object in the function's log stream.")
+    seed = code / "seed.json"
+    log_path = Path(args.log)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    printer = Printer(quiet=args.quiet)
+    with (
+        log_path.open("w", encoding="utf-8") as log,
+        LocalRunner(
+            "app.handler",
+            code,
+            function_name="gizmos",
+            memory_mb=256,
+            timeout_s=2.0,
+            concurrency=2,
+            seed=seed if seed.exists() else None,
+            log=log,
+        ) as runner,
+    ):
+        for n, (label, event, options) in enumerate(plan, start=1):
+            printer.out(f"\n#{n} {label}", style="bold")
+            local = runner.invoke(event, label=label, **options)
+            printer.invocation(local, runner.waterfall(local))
+    printer.summary()
+    printer.out(f"\nlambdaops report {log_path}", style="bold")
+    print(report.format_table(report.build(log_path.read_text(encoding="utf-8").splitlines())))
     return 0
 
 

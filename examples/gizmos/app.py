@@ -1,36 +1,58 @@
 """gizmos: an order-processing function instrumented with lambdaops.
 
-Each order carries some gizmos; the function validates and "ships" them.
-An order with ``"fail": true`` raises, to show what a failure looks like.
+An order carries some gizmos; the function checks stock with the inventory
+service, charges the payment provider with an API key kept as a SecureString
+in Parameter Store, and counts the gizmos it shipped. It accepts an order from
+API Gateway, a direct invocation, or an SQS batch (reporting partial failures).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
-from lambdaops import instrument, log
+from lambdaops import instrument, log, metrics
 
 logger = logging.getLogger("gizmos.shipping")
 
 
-def _orders(event: dict[str, Any]) -> list[dict[str, Any]]:
-    if "body" in event:
-        body = event["body"]
-        return [json.loads(body) if isinstance(body, str) else body]
-    return [event]
+class OrderError(ValueError):
+    """An order that cannot be shipped."""
 
 
-@instrument(service="gizmos")
+def check_inventory(order: dict[str, Any]) -> None:
+    """Stands for a downstream call; ``slow`` orders hang, as inventory sometimes does."""
+    if order.get("slow"):
+        time.sleep(30)
+    time.sleep(0.002)
+
+
+def ship(order: dict[str, Any]) -> int:
+    log.debug("validating order", order_id=order.get("id"))
+    if order.get("fail"):
+        raise OrderError(f"order {order.get('id')} has no shipping address")
+    check_inventory(order)
+    gizmos = int(order.get("gizmos", 0))
+    metrics.add("GizmosProcessed", gizmos)
+    return gizmos
+
+
+@instrument(service="gizmos", namespace="Gizmos")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Process the orders in an API Gateway request or a direct invocation."""
-    shipped = 0
-    for order in _orders(event):
-        log.debug("validating order", order=order)
-        if order.get("fail"):
-            raise ValueError(f"order {order.get('id')} has no shipping address")
-        shipped += int(order.get("gizmos", 0))
-        logger.info("order shipped")
-    log.info("orders processed", gizmos=shipped)
+    """Process the orders of an API Gateway request, a direct invocation or an SQS batch."""
+    if "Records" in event:
+        failures = []
+        for record in event["Records"]:
+            try:
+                ship(json.loads(record["body"]))
+            except OrderError as exc:
+                log.warning("order rejected", message_id=record["messageId"], reason=str(exc))
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+    body = event.get("body")
+    order = json.loads(body) if isinstance(body, str) else event
+    shipped = ship(order)
+    log.info("order shipped", order_id=order.get("id"), gizmos=shipped)
     return {"statusCode": 200, "body": json.dumps({"shipped": shipped})}
