@@ -155,6 +155,8 @@ class Metrics:
                 raise MetricError(
                     f"metric {name!r}: resolution must be 1 or 60, got {resolution!r}"
                 )
+            if len(_validated) >= 4096:  # names built at run time must not grow it forever
+                _validated.clear()
             _validated.add(key)
         scope = current()
         store = scope.metrics or _store(scope)

@@ -1,0 +1,129 @@
+"""Property-based fuzzing: no exception escapes event parsing, log rendering or a handler.
+
+``make fuzz`` runs 100,000 generated events per property
+(``LAMBDAOPS_FUZZ_EXAMPLES``); the regular suite runs a smaller share.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lambdaops import instrument, log, metrics
+from lambdaops._events import TRIGGERS, inspect_event
+from lambdaops._render import render
+from lambdaops.testing import LambdaContext, capture
+
+EXAMPLES = int(os.environ.get("LAMBDAOPS_FUZZ_EXAMPLES", "300"))
+FIXTURES = [
+    json.loads(p.read_text()) for p in sorted((Path(__file__).parent / "events").glob("*.json"))
+]
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text()
+    | st.binary(max_size=20)
+    | st.sampled_from(["aws:sqs", "aws:sns", "aws:s3", "2.0", "1.0", "x-correlation-id"])
+)
+values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=12)
+            | st.sampled_from(
+                [
+                    "Records",
+                    "requestContext",
+                    "headers",
+                    "eventSource",
+                    "EventSource",
+                    "body",
+                    "messageId",
+                    "version",
+                    "http",
+                    "elb",
+                    "detail-type",
+                    "source",
+                    "detail",
+                    "id",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+def mutate(base: Any, path: list[int], replacement: Any) -> Any:
+    """Replace the subtree reached by ``path`` (indices into dict/list children)."""
+    if not path or not isinstance(base, (dict, list)) or not base:
+        return replacement
+    if isinstance(base, dict):
+        keys = list(base)
+        key = keys[path[0] % len(keys)]
+        return {**base, key: mutate(base[key], path[1:], replacement)}
+    i = path[0] % len(base)
+    return [*base[:i], mutate(base[i], path[1:], replacement), *base[i + 1 :]]
+
+
+events = values | st.builds(
+    mutate,
+    st.sampled_from(FIXTURES),
+    st.lists(st.integers(min_value=0, max_value=50), max_size=5),
+    values,
+)
+
+
+@FUZZ
+@given(events)
+def test_event_parsing_never_raises(event: Any) -> None:
+    info = inspect_event(event)
+    assert info.trigger in TRIGGERS
+    assert info.correlation_id is None or (
+        isinstance(info.correlation_id, str) and len(info.correlation_id) <= 256
+    )
+    assert info.attempt >= 1
+
+
+@FUZZ
+@given(st.dictionaries(st.text(max_size=16), values, max_size=8), st.integers(256, 8192))
+def test_log_rendering_never_raises(fields: dict[str, Any], limit: int) -> None:
+    line = render({"message": "m", **fields}, limit)
+    assert len(line) <= limit
+    assert isinstance(json.loads(line), dict)
+
+
+@instrument(service="fuzz", max_line_bytes=4096)
+def _handler(event: Any, context: Any) -> str:
+    log.info("event received", event=event)
+    log.debug("detail", event=event)
+    if isinstance(event, dict) and event:
+        metrics.property("first_key", next(iter(event)))
+    return "ok"
+
+
+@FUZZ
+@given(events)
+def test_a_handler_survives_any_event(event: Any) -> None:
+    with capture() as cap:
+        assert _handler(event, LambdaContext()) == "ok"
+    records = [json.loads(line) for line in cap.lines]
+    assert sum("outcome" in r for r in records) == 1
+    assert all(len(line) <= 1024 * 1024 for line in cap.lines)
