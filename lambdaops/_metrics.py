@@ -17,7 +17,7 @@ from typing import Any
 from lambdaops import _output, _scope
 from lambdaops._config import Config
 from lambdaops._errors import LambdaopsError
-from lambdaops._render import encode, quote, render
+from lambdaops._render import encode, quote, render, safe_repr
 from lambdaops._scope import Invocation, Scope, current
 
 #: CloudWatch's unit names.
@@ -163,10 +163,10 @@ class Metrics:
         if (type(value) is not int and type(value) is not float) and (
             isinstance(value, bool) or not isinstance(value, (int, float))
         ):
-            _warn(store, name, f"metric {name!r}: value {value!r} is not a number; dropped")
+            _warn(store, name, f"metric {name!r}: value {_short(value)} is not a number; dropped")
             return
         if value - value != 0:  # NaN or infinite
-            _warn(store, name, f"metric {name!r}: value {value!r} is not finite; dropped")
+            _warn(store, name, f"metric {name!r}: value {_short(value)} is not finite; dropped")
             return
         metric = store.metrics.get(name)
         if metric is None:
@@ -183,7 +183,13 @@ class Metrics:
         _check_name("dimension", name)
         scope = current()
         store = _store(scope)
-        text = value if isinstance(value, str) else str(value)
+        if isinstance(value, str):
+            text = value
+        else:
+            try:
+                text = str(value)
+            except Exception:
+                text = safe_repr(value)
         if not text:
             _warn(store, name, f"dimension {name!r}: empty value; dropped")
             return
@@ -219,6 +225,12 @@ class Metrics:
         """Write the pending metrics now (they are written at the end of the invocation anyway)."""
         for doc in take_documents(current()):
             _output.write("{" + doc + "}")
+
+
+def _short(value: object) -> str:
+    """A bad value as it may appear in a warning: never raising, never long."""
+    text = safe_repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def _warn(store: MetricSet, name: str, message: str) -> None:
