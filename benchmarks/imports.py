@@ -40,7 +40,10 @@ def import_ms(module: str, runs: int) -> float:
     for _ in range(runs):
         out = subprocess.run(
             [sys.executable, "-c", _PROBE.format(module=module)],
-            capture_output=True, text=True, env=env, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         )
         samples.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)

@@ -32,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(scenarios, rounds=rounds, batch=batch)
     sys.stdout = out
 
-    print(f"Python {platform.python_version()} on {platform.machine()}, "
-          f"{os.cpu_count()} cores; {rounds} rounds x {batch} calls")
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}, "
+        f"{os.cpu_count()} cores; {rounds} rounds x {batch} calls"
+    )
     print(table(results, reference="powertools Logger"))
     if args.json:
         with open(args.json, "w") as fh:

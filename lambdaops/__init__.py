@@ -1,7 +1,8 @@
 """lambdaops: in-function observability for AWS Lambda Python handlers.
 
 One decorator, :func:`instrument`, gives a handler structured logs (``log``),
-EMF metrics (``metrics``) and one outcome record per invocation.
+EMF metrics (``metrics``), X-Ray subsegments (``trace``) and one outcome record
+per invocation.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from lambdaops._decorator import instrument
 from lambdaops._errors import ConfigError, LambdaopsError
 from lambdaops._logger import BoundLogger, DropEvent, log
 from lambdaops._metrics import MetricError, metrics
+from lambdaops._trace import trace
 
 __version__ = "0.1.0"
 
@@ -25,4 +27,5 @@ __all__ = [
     "instrument",
     "log",
     "metrics",
+    "trace",
 ]

@@ -43,7 +43,12 @@ def build_signals(config: Config) -> tuple[Signal, ...]:
     from lambdaops._metrics import MetricsSignal
     from lambdaops._watchdog import TimeoutSignal
 
-    signals: list[Signal] = [LogSignal(config), TimeoutSignal(config), MetricsSignal(config)]
+    signals: list[Signal] = [LogSignal(config), TimeoutSignal(config)]
+    if config.trace:
+        from lambdaops._trace import TraceSignal
+
+        signals.append(TraceSignal(config))
+    signals.append(MetricsSignal(config))
     if config.outcome:
         from lambdaops._outcome import OutcomeSignal
 

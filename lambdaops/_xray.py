@@ -17,14 +17,21 @@ share one context and one emitter, and therefore form one tree:
   failure (bad ``AWS_XRAY_DAEMON_ADDRESS``, ``sendto`` errors) with one warning
   per process.
 
-Subsegments are streamed to the daemon as soon as they close (streaming
-threshold 0, as the SDK does in Lambda): the facade segment is Lambda's and is
-never sent by the function.
+The SDK in Lambda sends every subsegment as its own datagram the moment it
+closes (streaming threshold 0), because Lambda's facade segment is never sent
+and nothing else would flush them. A datagram costs a syscall and a wake-up of
+the daemon, the largest part of a sampled invocation's cost, so while one of
+our sampled invocations is in flight its subsegments stay in the tree (up to
+:data:`BATCH` of them) and the handler's subtree leaves as one document when
+the handler ends, split only if it would not fit in a datagram. Outside our
+invocations (a user's own subsegments, background threads) streaming stays
+immediate, as the SDK does it.
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
 import os
 import socket
 import sys
@@ -44,13 +51,16 @@ from aws_xray_sdk.core.emitters.udp_emitter import (
 )
 from aws_xray_sdk.core.models.dummy_entities import DummySegment
 from aws_xray_sdk.core.models.facade_segment import FacadeSegment
+from aws_xray_sdk.core.models.segment import Segment
 from aws_xray_sdk.core.models.subsegment import Subsegment
 from aws_xray_sdk.core.models.trace_header import TraceHeader
+from aws_xray_sdk.core.streaming.default_streaming import DefaultStreaming
+from aws_xray_sdk.core.utils.conversion import metadata_to_dict
 
 from lambdaops import _redact
 from lambdaops._config import Config
-from lambdaops._lifecycle import trace_header
-from lambdaops._render import _encode, _plain, exception_fields
+from lambdaops._lifecycle import parse_trace_header, trace_header
+from lambdaops._render import _default, _plain, exception_fields
 from lambdaops._report import internal_error
 
 __all__ = ["Emitter", "InvocationContext", "InvocationTrace", "setup"]
@@ -63,6 +73,8 @@ Token = contextvars.Token[Stack]
 PATCHABLE = ("botocore", "aiobotocore", "requests", "httpx")
 #: Largest document body sent: a datagram must stay under 64 KiB with its header.
 MAX_DOCUMENT = 64_000
+#: Subsegments kept in one invocation's tree before finished ones are streamed early.
+BATCH = 50
 _HEADER = PROTOCOL_HEADER + PROTOCOL_DELIMITER
 _DEFAULT_ADDRESS = "127.0.0.1:2000"
 _ADDRESS_KEY = "AWS_XRAY_DAEMON_ADDRESS"
@@ -75,18 +87,22 @@ def _is_subsegment(entity: Any) -> bool:
 
 def _facade_for(header: str | None) -> Any:
     """Lambda's function segment as the header describes it; a dummy if incomplete."""
-    parsed = TraceHeader.from_header_str(header)
-    sampled = parsed.sampled
-    if not parsed.root or not parsed.parent or sampled not in (0, 1):
+    fields = parse_trace_header(header)
+    root, parent, sampled = fields.get("Root"), fields.get("Parent"), fields.get("Sampled")
+    if not root or not parent or sampled not in ("0", "1"):
         segment = DummySegment()
     else:
         segment = FacadeSegment(
             name="facade",
-            traceid=parsed.root,
-            entityid=parsed.parent,
-            sampled=sampled == 1 and global_sdk_config.sdk_enabled(),
+            traceid=root,
+            entityid=parent,
+            sampled=sampled == "1" and global_sdk_config.sdk_enabled(),
         )
-    segment.save_origin_trace_header(parsed)
+    if len(fields) > 3:  # e.g. Lineage: the patchers pass it on in outgoing headers
+        data = {k: v for k, v in fields.items() if k not in ("Root", "Parent", "Sampled")}
+        segment.save_origin_trace_header(
+            TraceHeader(root=root, parent=parent, sampled=sampled, data=data)
+        )
     return segment
 
 
@@ -132,12 +148,15 @@ class InvocationContext(Context):  # type: ignore[misc]
 
     def current(self) -> tuple[Any, Stack]:
         """The entity new work nests under, and the stack it tops."""
-        segment = self.segment()
-        stack = self.entities.get()
-        if stack and stack[0] is segment:
-            return stack[-1], stack
         inv = self.invocation
-        if inv is not None and inv.segment is segment and inv.subsegment.in_progress:
+        # The header cannot change while our invocation runs: no need to read it again.
+        segment = inv.segment if inv is not None else self.segment()
+        stack = self.entities.get()
+        # Never a closed entity (e.g. the handler's, after the watchdog ended the invocation
+        # while the handler runs on): adding to it would raise in the SDK.
+        if stack and stack[0] is segment and stack[-1].in_progress:
+            return stack[-1], stack
+        if inv is not None and inv.subsegment.in_progress:
             return inv.subsegment, (segment, inv.subsegment)
         return segment, (segment,)
 
@@ -166,7 +185,7 @@ class InvocationContext(Context):  # type: ignore[misc]
     def end_subsegment(self, end_time: float | None = None) -> bool:
         """End the innermost subsegment opened in this context (never one from elsewhere)."""
         stack = self.entities.get()
-        if len(stack) < 2 or stack[0] is not self.segment() or not _is_subsegment(stack[-1]):
+        if len(stack) < 2 or stack[0] is not self.current()[1][0] or not _is_subsegment(stack[-1]):
             return False
         stack[-1].close(end_time)
         self.entities.set(stack[:-1])
@@ -199,11 +218,74 @@ def _warn_once(exc: BaseException) -> None:
         internal_error("trace.emit", exc)
 
 
-def serialize(entity: Any) -> str | None:
-    """One document's JSON, under :data:`MAX_DOCUMENT`; ``None`` if it cannot be made to fit."""
-    doc = entity.to_dict()
+def _doc_default(obj: object) -> object:
+    """What the SDK's ``metadata_to_dict`` makes of an object, converted only when met.
+
+    The SDK walks all metadata before encoding; the encoder calls this only for
+    values it cannot encode itself (objects, sets), which are rare.
+    """
+    if isinstance(obj, (BaseException, bytes, bytearray, memoryview)) or hasattr(obj, "isoformat"):
+        return _default(obj)
+    converted = metadata_to_dict(obj)
+    return str(obj) if converted is obj else converted
+
+
+def _make_encoder() -> Any:
+    """The C encoder with :func:`_doc_default`, built once (``json.dumps`` rebuilds it)."""
+    from _json import make_encoder
+
+    c_encode = make_encoder(
+        None,
+        _doc_default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        False,
+    )
+    join = "".join
+
+    def encode(obj: object) -> str:
+        return join(c_encode(obj, 0))
+
+    return encode
+
+
+_encode: Any = _make_encoder()
+_SKIP = frozenset(
+    ("sampled", "parent_segment", "ref_counter", "_subsegments_counter", "_origin_trace_header")
+)
+
+
+def to_doc(entity: Any) -> dict[str, Any]:
+    """The entity's document: the SDK's ``to_dict``, minus its eager metadata walk."""
+    method = type(entity).to_dict
+    if method is not _SUBSEGMENT_TO_DICT and method is not _SEGMENT_TO_DICT:
+        return entity.to_dict()  # type: ignore[no-any-return]  # someone's own entity type
+    doc: dict[str, Any] = {}
+    for key, value in vars(entity).items():
+        if not value and value is not False:
+            continue
+        if key in _SKIP:
+            continue
+        if key == "subsegments":
+            doc[key] = [to_doc(child) for child in value]
+        elif key == "cause" and isinstance(value, dict):
+            doc[key] = {
+                "working_directory": value.get("working_directory"),
+                "exceptions": [t.to_dict() for t in value.get("exceptions", ())],
+            }
+        else:
+            doc[key] = value
+    return doc
+
+
+def encode(doc: dict[str, Any]) -> str | None:
+    """A document's JSON under :data:`MAX_DOCUMENT`; ``None`` if it cannot be made to fit."""
     try:
-        text = _encode(doc)
+        text: str = _encode(doc)
         if len(text) <= MAX_DOCUMENT:
             return text
     except (ValueError, TypeError, RecursionError):
@@ -218,6 +300,32 @@ def serialize(entity: Any) -> str | None:
         if len(text) <= MAX_DOCUMENT:
             return text
     return None
+
+
+def documents(doc: dict[str, Any]) -> list[str]:
+    """``doc`` as datagram bodies: one if it fits, else its subtrees each on their own.
+
+    A child document carries its own ``trace_id``, ``parent_id`` and ``type``,
+    so X-Ray reassembles the same tree from the pieces.
+    """
+    children = doc.get("subsegments")
+    if children:
+        try:
+            text = _encode(doc)
+            if len(text) <= MAX_DOCUMENT:
+                return [text]
+        except (ValueError, TypeError, RecursionError):
+            pass
+        doc = {k: v for k, v in doc.items() if k != "subsegments"}
+        out: list[str] = []
+        for child in children:
+            out.extend(documents(child))
+        out.extend(documents(doc))
+        return out
+    text = encode(doc)
+    if text is None:
+        raise ValueError(f"subsegment {doc.get('name')!r} is too large to send")
+    return [text]
 
 
 class Emitter(UDPEmitter):  # type: ignore[misc]
@@ -256,21 +364,33 @@ class Emitter(UDPEmitter):  # type: ignore[misc]
             address = self._address
             if address is None:
                 return
-            text = serialize(entity)
-            if text is None:
-                raise ValueError(f"subsegment {entity.name!r} is too large to send")
-            if _redact._needles:
-                text = _redact.redact(text)
             sock = self._socket
             if sock is None:
                 sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 sock.setblocking(False)
-            sock.sendto((_HEADER + text).encode("utf-8"), address)
-            self.sent += 1
+            for text in documents(to_doc(entity)):
+                if _redact._needles:
+                    text = _redact.redact(text)
+                sock.sendto((_HEADER + text).encode("utf-8"), address)
+                self.sent += 1
         except Exception as exc:
             _warn_once(exc)
 
 
+class Streaming(DefaultStreaming):  # type: ignore[misc]
+    """Batch while our sampled invocation runs; stream at once otherwise (as the SDK in Lambda)."""
+
+    def is_eligible(self, segment: Any) -> bool:
+        if not segment or not segment.sampled:
+            return False
+        inv = context.invocation
+        if inv is None or inv.segment is not segment:
+            return True
+        return bool(segment.get_total_subsegments_size() > self.streaming_threshold)
+
+
+_SUBSEGMENT_TO_DICT = Subsegment.to_dict
+_SEGMENT_TO_DICT = Segment.to_dict
 recorder: Any = xray_recorder
 context = InvocationContext()
 emitter = Emitter()
@@ -278,11 +398,12 @@ _patched: set[str] = set()
 
 
 def setup() -> None:
-    """Point the global recorder at our context and emitter; the header decides sampling."""
+    """Point the global recorder at our context, emitter and streaming; the header decides."""
     recorder.context = context
     if type(recorder.emitter) is UDPEmitter:  # keep an emitter a user installed
         recorder.emitter = emitter
-    recorder.streaming_threshold = 0
+    if type(recorder.streaming) is DefaultStreaming:
+        recorder.streaming = Streaming(BATCH)
     recorder.sampling = False
 
 
@@ -305,7 +426,7 @@ def _send(entity: Any) -> None:
 
 
 def _stream(segment: Any) -> None:
-    """Send every finished subtree under ``segment`` (the SDK's streaming, threshold 0)."""
+    """Send the finished subtrees under ``segment`` that :class:`Streaming` says are due."""
     if segment.ready_to_send():  # a real segment (not Lambda's facade) that is done
         _send(segment)
         return
@@ -321,11 +442,14 @@ def begin(config: Config, name: str, cold_start: bool, patch: bool) -> Invocatio
     if patch:
         patch_loaded()
     segment = context.segment()
-    if not segment.sampled or isinstance(segment, DummySegment):
+    if not segment.sampled:  # Sampled=0, or a header without Root/Parent (a dummy)
         return None
     sub = Subsegment(f"## {name}", "local", segment)
-    sub.put_annotation("ColdStart", cold_start)
-    sub.put_annotation("Service", config.service)
+    # Keys known to be valid: skip put_annotation's per-character check.
+    sub.annotations["ColdStart"] = bool(cold_start)
+    service = config.service
+    if service:
+        sub.annotations["Service"] = service
     segment.add_subsegment(sub)
     inv = InvocationTrace(config, name, segment, sub)
     inv.token = context.entities.set((segment, sub))
@@ -333,13 +457,17 @@ def begin(config: Config, name: str, cold_start: bool, patch: bool) -> Invocatio
     return inv
 
 
-def end(inv: InvocationTrace, result: Any, error: BaseException | None) -> None:
-    """Record the outcome, close the handler's subsegment and make sure it is sent."""
+def end(
+    inv: InvocationTrace, result: Any, error: BaseException | None, outcome: str | None = None
+) -> None:
+    """Record the outcome, close the handler's subsegment and send the invocation's tree."""
     sub, config = inv.subsegment, inv.config
     try:
         if error is not None:
-            record_error(sub, error, f"{inv.name} error" if config.trace_capture_error else None,
-                         config.service)
+            key = f"{inv.name} error" if config.trace_capture_error else None
+            record_error(sub, error, key, config.service)
+        elif outcome == "timeout":  # ended by the watchdog: the handler is still running
+            sub.add_fault_flag()
         elif result is not None and config.trace_capture_response:
             sub.put_metadata(f"{inv.name} response", result, config.service)
     finally:
@@ -349,10 +477,17 @@ def end(inv: InvocationTrace, result: Any, error: BaseException | None) -> None:
         if sub.in_progress:
             sub.close()
         segment = inv.segment
-        _stream(segment)
-        if sub in segment.subsegments:  # something under it is still open: send what we have
+        children = segment.subsegments
+        if len(children) == 1 and children[0] is sub:
+            # The usual case: the handler's subtree is all there is. Send it whole,
+            # with whatever under it is still open (a thread still working) as in progress.
             segment.remove_subsegment(sub)
             _send(sub)
+        else:  # a user's subsegments beside ours: let the SDK's streaming pick what is done
+            recorder.streaming.stream(segment, _send)
+            if sub in segment.subsegments:
+                segment.remove_subsegment(sub)
+                _send(sub)
 
 
 def record_error(sub: Any, error: BaseException, key: str | None, namespace: str) -> None:
@@ -407,7 +542,7 @@ def _unwind(token: Token | None, sub: Any) -> None:
 
 def push(sub: Any) -> Token:
     """Make an open subsegment current again (a generator resuming)."""
-    parent, stack = context.current()
+    stack = context.current()[1]
     if stack[0] is not sub.parent_segment:
         stack = (sub.parent_segment,)
     return context.entities.set((*stack, sub))

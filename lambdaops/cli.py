@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     from lambdaops.local import _cli as local_cli
 
     local_cli.add_parser(sub)
+
+    from lambdaops import layer
+
+    layer.add_parser(sub)
     return parser
 
 
@@ -69,3 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # piped into head: stop quietly, as Unix tools do
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141

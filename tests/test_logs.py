@@ -78,7 +78,11 @@ def test_level_filters_and_debug_buffer_flushes_on_error(lambdaops_capture: Capt
     handler({"fail": True}, LambdaContext())
     logs = lambdaops_capture.logs
     assert [r["message"] for r in logs] == [
-        "working", "step one", "step two", "it broke", "after the error"
+        "working",
+        "step one",
+        "step two",
+        "it broke",
+        "after the error",
     ]
     assert [r.get("buffered", False) for r in logs] == [False, True, True, False, False]
 
@@ -272,9 +276,7 @@ def test_same_fields_as_structlogs_json_renderer(lambdaops_capture: Capture) -> 
 def test_threads_keep_the_invocation_fields(lambdaops_capture: Capture) -> None:
     @instrument
     def handler(event: Any, context: Any) -> None:
-        threads = [
-            threading.Thread(target=lambda i=i: log.info("worker", i=i)) for i in range(8)
-        ]
+        threads = [threading.Thread(target=lambda i=i: log.info("worker", i=i)) for i in range(8)]
         for t in threads:
             t.start()
         for t in threads:

@@ -58,7 +58,7 @@ def test_log_contract_under_awslambdaric(make_env: Any) -> None:
             assert rec["service"] == "e2e-logs"
             assert rec["function_name"] == "e2e-logs-fn"
             assert rec["cold_start"] is (i == 0)
-            assert rec["xray_trace_id"] == trace(i).split(";")[0][len("Root="):]
+            assert rec["xray_trace_id"] == trace(i).split(";")[0][len("Root=") :]
             assert rec["correlation_id"] == f"apigw-{kinds[i]}"
         messages = [r["message"] for r in logs]
         # debug lines only for the failing invocations (raised, or logged an error)
