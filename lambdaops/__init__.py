@@ -1,8 +1,8 @@
 """lambdaops: in-function observability for AWS Lambda Python handlers.
 
 One decorator, :func:`instrument`, gives a handler structured logs (``log``),
-EMF metrics (``metrics``), X-Ray subsegments (``trace``) and one outcome record
-per invocation.
+EMF metrics (``metrics``), X-Ray subsegments (``trace``), cached parameters and
+secrets (``params``) and one outcome record per invocation.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from lambdaops._decorator import instrument
 from lambdaops._errors import ConfigError, LambdaopsError
 from lambdaops._logger import BoundLogger, DropEvent, log
 from lambdaops._metrics import MetricError, metrics
+from lambdaops._params import ParameterError, params
 from lambdaops._trace import trace
 
 __version__ = "0.1.0"
@@ -23,9 +24,11 @@ __all__ = [
     "DropEvent",
     "LambdaopsError",
     "MetricError",
+    "ParameterError",
     "__version__",
     "instrument",
     "log",
     "metrics",
+    "params",
     "trace",
 ]

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from lambdaops import _redact
 from lambdaops._config import Config
 from lambdaops._events import inspect_event
 from lambdaops._report import internal_error
@@ -44,6 +45,10 @@ def build_signals(config: Config) -> tuple[Signal, ...]:
     from lambdaops._watchdog import TimeoutSignal
 
     signals: list[Signal] = [LogSignal(config), TimeoutSignal(config)]
+    if config.params:
+        from lambdaops._params import ParamsSignal
+
+        signals.append(ParamsSignal(config))
     if config.trace:
         from lambdaops._trace import TraceSignal
 
@@ -195,6 +200,8 @@ class Lifecycle:
         inv.ended_ns = ended_ns
         inv.result = result
         inv.error = error
+        if error is not None and _redact._needles:
+            _redact.scrub_exception(error)  # secrets must not reach the runtime's error report
         for signal in self.signals:
             try:
                 signal.finish(inv)

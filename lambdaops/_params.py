@@ -47,6 +47,9 @@ _JITTER = 0.1
 _WAIT_CAP_S = 60.0
 #: Time left to the handler when a fetch with nothing cached is given up.
 _DEADLINE_MARGIN_S = 0.2
+#: Cached keys before the least recently fetched quarter is dropped (names read
+#: per tenant or per request must not grow the process without bound).
+_MAX_ENTRIES = 2048
 _TRANSFORMS = ("json", "binary", "auto")
 _NOT_FOUND = frozenset(
     {"ParameterNotFound", "ParameterVersionNotFound", "ResourceNotFoundException"}
@@ -155,11 +158,30 @@ class _Value:
 class _Flight:
     """One fetch in progress; callers wanting any of its keys wait on ``done``."""
 
-    __slots__ = ("done", "errors")
+    __slots__ = ("done", "errors", "last_error")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.errors: dict[Key, BaseException] = {}
+        #: What the last failed attempt said, for a caller that stops waiting mid-retry.
+        self.last_error: str | None = None
+
+
+#: The flight the current fetch thread works for (read by the botocore retry hook).
+_attempt = threading.local()
+
+
+def _note_attempt(response: Any = None, caught_exception: Any = None, **_: Any) -> None:
+    """botocore ``needs-retry`` hook: remember why an attempt failed; never decides."""
+    flight = getattr(_attempt, "flight", None)
+    if flight is None:
+        return
+    if caught_exception is not None:
+        flight.last_error = _describe(caught_exception)
+    elif isinstance(response, tuple) and len(response) > 1 and isinstance(response[1], dict):
+        error = response[1].get("Error") or {}
+        if error.get("Code"):
+            flight.last_error = f"{error['Code']}: {error.get('Message') or ''}".rstrip(": ")
 
 
 class _Entry:
@@ -253,8 +275,9 @@ def _failure(key: Key, error: BaseException, region: str | None) -> ParameterErr
     word, name = _KIND_WORD[key[0]], key[1]
     if isinstance(error, _NotFound):
         where = f" in region {region}" if region else ""
-        failure = ParameterError(f"{word} {name!r} does not exist{where}", name=name,
-                                 reason="not_found")
+        failure = ParameterError(
+            f"{word} {name!r} does not exist{where}", name=name, reason="not_found"
+        )
     elif isinstance(error, _StillRunning):
         failure = ParameterError(
             f"{word} {name!r} could not be loaded in time and nothing is cached ({error})",
@@ -354,9 +377,11 @@ class Parameters:
         if not force:
             entry = self._entries.get(key)
             data = entry.data if entry is not None else None
-            if data is not None and _clock() - data.fetched_at < (
-                self._max_age if max_age is None else max_age
-            ) * data.factor:
+            if (
+                data is not None
+                and _clock() - data.fetched_at
+                < (self._max_age if max_age is None else max_age) * data.factor
+            ):
                 return data.raw if transform is None else data.view(transform, name)
         _check_name(name)
         _check_transform(transform)
@@ -416,9 +441,11 @@ class Parameters:
         if not force:
             entry = self._entries.get(key)
             data = entry.data if entry is not None else None
-            if data is not None and _clock() - data.fetched_at < (
-                self._max_age if max_age is None else max_age
-            ) * data.factor:
+            if (
+                data is not None
+                and _clock() - data.fetched_at
+                < (self._max_age if max_age is None else max_age) * data.factor
+            ):
                 return data.raw if transform is None else data.view(transform, secret_id)
         _check_name(secret_id)
         _check_transform(transform)
@@ -490,14 +517,16 @@ class Parameters:
             for key in keys:
                 entry = self._entries.get(key)
                 if entry is None:
+                    if len(self._entries) >= _MAX_ENTRIES:
+                        self._evict(keep=keys)
                     entry = self._entries[key] = _Entry()
                 data = entry.data
                 if data is not None and not force and now - data.fetched_at < limit * data.factor:
                     values[key] = data
                 elif entry.flight is not None:
                     waits[key] = entry.flight  # single flight: join the fetch in progress
-                elif data is not None and not force and entry.retry_at > now:
-                    waits[key] = None  # backing off after a failure: stale, no call
+                elif not force and entry.retry_at > now:
+                    waits[key] = None  # backing off after a failure: stale or error, no call
                 else:
                     fetch.append(key)
             if fetch:
@@ -508,17 +537,27 @@ class Parameters:
             if not waits:
                 return values, {}
             stale_ok = all(self._entries[k].data is not None for k in waits)
-            degraded = any(
-                self._entries[k].warned or self._entries[k].failures for k in waits
-            )
+            degraded = any(self._entries[k].warned or self._entries[k].failures for k in waits)
         if flight is not None:
-            self._launch(flight, fetch, fetcher)
+            self._launch(flight, fetch, fetcher, settings)
         budget = self._budget(settings, stale_ok, degraded)
         flights = {f for f in waits.values() if f is not None}
         deadline = time.monotonic() + budget
         for pending in flights:
             pending.done.wait(max(0.0, deadline - time.monotonic()))
         return self._collect(values, waits, budget)
+
+    def _evict(self, keep: list[Key]) -> None:
+        """Drop the least recently fetched quarter of the idle entries (lock held)."""
+        wanted = set(keep)
+        idle = [
+            (e.data.fetched_at if e.data else float("-inf"), k)
+            for k, e in self._entries.items()
+            if e.flight is None and k not in wanted
+        ]
+        idle.sort(key=lambda item: item[0])
+        for _, key in idle[: max(1, len(self._entries) // 4)]:
+            del self._entries[key]
 
     def _budget(self, settings: _Settings, stale_ok: bool, degraded: bool) -> float:
         """How long this call waits for a fetch before serving stale or giving up."""
@@ -547,7 +586,8 @@ class Parameters:
                         values[key] = entry.data
                         continue
                 elif flight is not None:
-                    error = _StillRunning(f"refresh still running after {budget:.2f}s")
+                    last = f"; last attempt: {flight.last_error}" if flight.last_error else ""
+                    error = _StillRunning(f"refresh still running after {budget:.2f}s{last}")
                 else:
                     error = entry.error
                 error = error or RuntimeError("no value")
@@ -572,73 +612,87 @@ class Parameters:
                 )
         return values, failures
 
-    def _launch(self, flight: _Flight, keys: list[Key], fetcher: Fetcher) -> None:
+    def _launch(
+        self, flight: _Flight, keys: list[Key], fetcher: Fetcher, settings: _Settings
+    ) -> None:
         """Run the fetch on its own thread, in the caller's context (tracing, logs)."""
         context = contextvars.copy_context()
         thread = threading.Thread(
             target=context.run,
-            args=(self._fly, flight, keys, fetcher),
+            args=(self._fly, flight, keys, fetcher, settings),
             name="lambdaops-params-fetch",
             daemon=True,
         )
         try:
             thread.start()
         except RuntimeError:  # cannot start a thread (interpreter shutting down, limits)
-            self._fly(flight, keys, fetcher)
+            self._fly(flight, keys, fetcher, settings)
 
-    def _fly(self, flight: _Flight, keys: list[Key], fetcher: Fetcher) -> None:
-        """Fetch, then publish each key's value or error; ``done`` is always set."""
+    def _fly(self, flight: _Flight, keys: list[Key], fetcher: Fetcher, settings: _Settings) -> None:
+        """Fetch, then publish each key's value or error; the flight always ends."""
+        _attempt.flight = flight
         try:
-            try:
-                results = fetcher(keys)
-            except BaseException as exc:
-                results = dict.fromkeys(keys, exc)
-            recovered: list[tuple[Key, int]] = []
+            results = fetcher(keys)
+        except BaseException as exc:
+            results = dict.fromkeys(keys, exc)
+        finally:
+            _attempt.flight = None
+        recovered: list[tuple[Key, int]] = []
+        try:
             with self._lock:
-                settings = self._ensure_settings()
-                now = _clock()
-                for key, result in results.items():
-                    entry = self._entries.get(key)
-                    if key not in keys:  # extra values a by-path read found
-                        if isinstance(result, _Value) and (entry is None or entry.flight is None):
-                            if entry is None:
-                                entry = self._entries[key] = _Entry()
-                            entry.data = result
-                        continue
-                    if entry is None:
-                        entry = self._entries[key] = _Entry()
-                    if isinstance(result, _Value):
-                        if entry.warned:
-                            recovered.append((key, entry.failures))
-                        entry.data = result
-                        entry.failures = 0
-                        entry.retry_at = 0.0
-                        entry.error = None
-                        entry.warned = False
-                    elif isinstance(result, _NotFound):
-                        flight.errors[key] = result
-                        entry.data = None  # deleted: do not serve it any longer
-                        entry.failures = 0
-                        entry.retry_at = 0.0
-                        entry.warned = False
-                    else:
-                        flight.errors[key] = result
-                        entry.failures += 1
-                        entry.error = result
-                        delay = min(
-                            settings.backoff_max, settings.backoff * 2 ** (entry.failures - 1)
-                        )
-                        entry.retry_at = now + delay * random.uniform(0.5, 1.0)
+                self._publish(flight, keys, results, settings, recovered)
+        finally:
+            with self._lock:
                 for key in keys:
-                    if key not in results:
-                        flight.errors[key] = _NotFound(key[1])
                     entry = self._entries.get(key)
                     if entry is not None and entry.flight is flight:
                         entry.flight = None
-            for key, failures in recovered:
-                _info("parameter refresh recovered", parameter=key[1], failed_attempts=failures)
-        finally:
             flight.done.set()
+        for key, failures in recovered:
+            _info("parameter refresh recovered", parameter=key[1], failed_attempts=failures)
+
+    def _publish(
+        self,
+        flight: _Flight,
+        keys: list[Key],
+        results: dict[Key, Any],
+        settings: _Settings,
+        recovered: list[tuple[Key, int]],
+    ) -> None:
+        """Store each key's value, or its error and next retry time (lock held)."""
+        now = _clock()
+        for key, result in results.items():
+            entry = self._entries.get(key)
+            if key not in keys:  # extra values a by-path read found
+                if entry is None and len(self._entries) >= _MAX_ENTRIES:
+                    continue
+                if isinstance(result, _Value) and (entry is None or entry.flight is None):
+                    if entry is None:
+                        entry = self._entries[key] = _Entry()
+                    entry.data = result
+                continue
+            if entry is None:
+                entry = self._entries[key] = _Entry()
+            if isinstance(result, _Value):
+                if entry.warned:
+                    recovered.append((key, entry.failures))
+                entry.data = result
+                entry.failures = 0
+                entry.retry_at = 0.0
+                entry.error = None
+                entry.warned = False
+                continue
+            flight.errors[key] = result
+            if isinstance(result, _NotFound):
+                entry.data = None  # deleted: do not serve it any longer
+                entry.warned = False
+            entry.failures += 1
+            entry.error = result
+            delay = min(settings.backoff_max, settings.backoff * 2 ** (entry.failures - 1))
+            entry.retry_at = now + delay * random.uniform(0.5, 1.0)
+        for key in keys:
+            if key not in results:
+                flight.errors[key] = _NotFound(key[1])
 
     # -- AWS calls (run on the fetch thread) -------------------------------------
     def _client(self, service: str) -> Any:
@@ -661,6 +715,7 @@ class Parameters:
                     user_agent_extra="lambdaops",
                 )
                 client = self._session.client(service, config=config)
+                client.meta.events.register("needs-retry", _note_attempt)
                 self._clients[service] = client
         return client
 
@@ -702,8 +757,7 @@ class Parameters:
             for key in chunk:
                 item = found.get(key[1])
                 out[key] = (
-                    _NotFound(key[1]) if item is None
-                    else _parameter_value(item, decrypt, started)
+                    _NotFound(key[1]) if item is None else _parameter_value(item, decrypt, started)
                 )
         return out
 
@@ -830,9 +884,7 @@ def parse_spec(key: str, spec: Any) -> _Spec:
             raise ConfigError(f"{where}={spec!r} names no parameter or secret")
         return _Spec(kind, target)
     if not isinstance(spec, Mapping):
-        raise ConfigError(
-            f"{where}={spec!r} must be a parameter name, 'secret:<id>', or a dict"
-        )
+        raise ConfigError(f"{where}={spec!r} must be a parameter name, 'secret:<id>', or a dict")
     unknown = set(spec) - _SPEC_KEYS
     if unknown:
         raise ConfigError(
@@ -968,7 +1020,13 @@ class ParamsSignal:
         self.specs = {key: parse_spec(key, spec) for key, spec in config.params.items()}
 
     def start(self, inv: Any) -> None:
-        injected = resolve(self.specs)
+        try:
+            injected = resolve(self.specs)
+        except Exception as exc:  # e.g. a bad LAMBDAOPS_PARAMS_* value: fail on access
+            failure = ParameterError(
+                f"declared parameters could not be loaded: {type(exc).__name__}: {exc}"
+            )
+            injected = Injected({}, dict.fromkeys(self.specs, failure))
         inv.signal_state["params"] = injected
         context = inv.context
         if context is not None:

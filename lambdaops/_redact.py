@@ -28,8 +28,10 @@ MASK = "***"
 #: Default for ``LAMBDAOPS_REDACT_MIN_LENGTH``: shorter values are not redacted.
 MIN_LENGTH = 6
 
-#: Every registered spelling, longest first (so no partial leftovers).
-#: ``_output.write`` tests this list directly: keep it a list, empty when inactive.
+#: Every registered spelling, longest first (so no partial leftovers). Replaced, never
+#: mutated: a fetch thread may register while another thread is redacting (an in-place
+#: sort would show it an empty list). ``_output.write`` tests it directly: keep it a
+#: list, empty when inactive, read through the module.
 _needles: list[str] = []
 _lock = threading.Lock()
 #: Markers the renderer appends when it shortens a string (raw and JSON-escaped).
@@ -65,15 +67,12 @@ def register(value: str, min_length: int | None = None) -> None:
         return
     if len(value) < (min_length if min_length is not None else configured_min_length()):
         return
+    global _needles
     with _lock:
-        added = False
-        for form in _spellings(value):
-            if form and form not in _needles:
-                _needles.append(form)
-                added = True
-        if not added:
+        new = [form for form in _spellings(value) if form and form not in _needles]
+        if not new:
             return
-        _needles.sort(key=len, reverse=True)
+        _needles = sorted(_needles + new, key=len, reverse=True)
     if _streams_wanted():
         protect_streams()
 
@@ -116,15 +115,16 @@ def _register_tree(value: Any, limit: int, depth: int) -> None:
 
 def redact(text: str) -> str:
     """``text`` with every registered secret masked."""
-    for needle in _needles:
+    needles = _needles
+    for needle in needles:
         if needle in text:
             text = text.replace(needle, MASK)
     if "[truncated " in text:
-        text = _mask_cut_prefixes(text)
+        text = _mask_cut_prefixes(text, needles)
     return text
 
 
-def _mask_cut_prefixes(text: str) -> str:
+def _mask_cut_prefixes(text: str, needles: list[str]) -> str:
     """Mask the start of a secret left where the renderer shortened a string.
 
     A string cut at its size cap can end in the first characters of a secret;
@@ -138,7 +138,7 @@ def _mask_cut_prefixes(text: str) -> str:
                 break
             head = text[:at]
             cut = 0
-            for needle in _needles:
+            for needle in needles:
                 for size in range(min(len(needle) - 1, len(head)), cut, -1):
                     if head.endswith(needle[:size]):
                         cut = size
@@ -358,6 +358,7 @@ def unprotect_streams() -> None:
 
 def clear() -> None:
     """Forget every registered secret and unwrap the streams (tests)."""
+    global _needles
     with _lock:
-        _needles.clear()
+        _needles = []
     unprotect_streams()

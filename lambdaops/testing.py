@@ -84,11 +84,13 @@ def capture() -> Iterator[Capture]:
 
 def reset() -> None:
     """Forget process state: the next invocation is a cold start again."""
-    from lambdaops import _lifecycle, _report, _scope
+    from lambdaops import _lifecycle, _params, _redact, _report, _scope
 
     _lifecycle.reset_cold_start()
     _scope.reset_process_scope()
     _report.reset()
+    _params.params.clear()
+    _redact.clear()
 
 
 try:  # the pytest plugin part, only when pytest is there

@@ -204,8 +204,9 @@ class MotoServer:
         for secret_id, spec in dict(data.get("secrets") or {}).items():
             if isinstance(spec, Mapping) and "binary" in spec:
                 binary = spec["binary"]
-                self.put_secret(secret_id, binary=binary if isinstance(binary, bytes)
-                                else str(binary).encode())
+                self.put_secret(
+                    secret_id, binary=binary if isinstance(binary, bytes) else str(binary).encode()
+                )
             else:
                 value = spec.get("value") if isinstance(spec, Mapping) else spec
                 if not isinstance(value, str):
@@ -218,8 +219,9 @@ class MotoServer:
             raise ValueError(f"parameter {name!r}: type {type_!r} is not one of {_PARAMETER_TYPES}")
         self.client("ssm").put_parameter(Name=name, Value=value, Type=type_, Overwrite=True)
 
-    def put_secret(self, secret_id: str, value: str | None = None, *,
-                   binary: bytes | None = None) -> None:
+    def put_secret(
+        self, secret_id: str, value: str | None = None, *, binary: bytes | None = None
+    ) -> None:
         """Create a secret, or put a new current version if it exists."""
         client = self.client("secretsmanager")
         payload: dict[str, Any] = (

@@ -1,0 +1,302 @@
+"""Secret redaction: registered values never reach lambdaops' output, stdout or stderr."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import secrets
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lambdaops import _redact, _render, instrument, log
+from lambdaops.testing import Capture, LambdaContext
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("LAMBDAOPS_REDACT_MIN_LENGTH", raising=False)
+    monkeypatch.delenv("LAMBDAOPS_REDACT_STREAMS", raising=False)
+    _redact.clear()
+    yield
+    _redact.clear()
+
+
+def canary() -> str:
+    return "cnry-" + secrets.token_hex(12)
+
+
+def test_nothing_registered_leaves_text_alone() -> None:
+    assert not _redact.active()
+    assert _redact.redact("password=hunter2hunter2") == "password=hunter2hunter2"
+
+
+def test_every_spelling_is_masked() -> None:
+    secret = 'p@ss"wo\\rd-é-\u2603'
+    _redact.register(secret)
+    assert _redact.redact(f"raw {secret} end") == "raw *** end"
+    as_json = json.dumps({"v": secret})  # ASCII escapes, as lambdaops renders
+    assert secret not in json.loads(_redact.redact(as_json))["v"]
+    assert _redact.redact(json.dumps(secret, ensure_ascii=False)) == '"***"'
+    assert _redact.redact(repr({"v": secret})) == "{'v': '***'}"
+    assert _redact.redact(json.dumps(repr(secret))) == "\"'***'\""
+
+
+def test_short_values_are_not_redacted_and_the_minimum_is_configurable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _redact.register("prod")  # below the default minimum of 6
+    assert not _redact.active()
+    assert _redact.redact("env=prod") == "env=prod"
+    monkeypatch.setenv("LAMBDAOPS_REDACT_MIN_LENGTH", "4")
+    _redact.register("prod")
+    assert _redact.redact("env=prod") == "env=***"
+
+
+def test_json_secret_registers_each_string_leaf() -> None:
+    document = json.dumps(
+        {
+            "username": "admin",
+            "password": "hunter2hunter2",
+            "port": 5432,
+            "nested": {"token": "tok-abcdef"},
+        }
+    )
+    _redact.register_secret(document)
+    out = _redact.redact("user admin logged in with hunter2hunter2 and tok-abcdef on 5432")
+    assert out == "user admin logged in with *** and *** on 5432"  # "admin" is too short
+    _redact.register_secret(b"binary-secret-bytes")
+    assert _redact.redact("x binary-secret-bytes") == "x ***"
+
+
+def test_a_secret_cut_by_the_renderer_leaves_no_prefix(lambdaops_capture: Capture) -> None:
+    secret = canary()
+    _redact.register(secret)
+
+    @instrument(max_line_bytes=1024)
+    def handler(event: Any, context: Any) -> None:
+        # The slow path caps this message at 256 characters: the cut falls inside the secret.
+        log.info("x" * 250 + secret + "y" * 2000)
+
+    handler({}, LambdaContext())
+    (line,) = [line for line in lambdaops_capture.lines if "xxxx" in line]
+    assert "truncated" in line
+    assert secret[:6] not in line
+    assert "***" in line
+
+
+def test_lambdaops_lines_are_masked_including_fields_logged_on_purpose(
+    lambdaops_capture: Capture,
+) -> None:
+    secret = canary()
+    _redact.register_secret(secret)
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        log.info(f"token {secret}", token=secret, nested={"list": [secret]}, obj=object())
+        log.info({"as": "message", "token": secret})
+        try:
+            raise ValueError(f"bad {secret}")
+        except ValueError:
+            log.exception("failed")
+
+    handler({}, LambdaContext())
+    text = "\n".join(lambdaops_capture.lines)
+    assert lambdaops_capture.messages()[0] == "token ***"
+    assert secret not in text
+    assert text.count("***") >= 5
+
+
+def test_metric_properties_are_masked(lambdaops_capture: Capture) -> None:
+    from lambdaops import metrics
+
+    secret = canary()
+    _redact.register(secret)
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("Orders", 1)
+        metrics.property("leaky", secret)
+
+    handler({}, LambdaContext())
+    emf = [line for line in lambdaops_capture.lines if '"Orders"' in line]
+    assert emf, lambdaops_capture.lines
+    assert all(secret not in line for line in lambdaops_capture.lines)
+    assert '"leaky":"***"' in emf[0]
+
+
+def test_outcome_record_of_a_failed_invocation_is_masked(lambdaops_capture: Capture) -> None:
+    secret = canary()
+    _redact.register(secret)
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        raise RuntimeError(f"upstream said {secret}")
+
+    with pytest.raises(RuntimeError):
+        handler({}, LambdaContext())
+    assert lambdaops_capture.lines
+    assert all(secret not in line for line in lambdaops_capture.lines)
+
+
+# -- exceptions -------------------------------------------------------------------------
+
+
+class _Custom(Exception):
+    def __init__(self, token: str) -> None:
+        super().__init__("custom")
+        self.token = token
+
+    def __str__(self) -> str:
+        return f"custom failure with {self.token.upper().lower()}"
+
+
+class _Computed(Exception):
+    def __str__(self) -> str:
+        return "computed " + _SECRET_HOLDER[0]
+
+
+_SECRET_HOLDER: list[str] = [""]
+
+
+def test_scrub_exception_masks_args_attributes_notes_and_chain() -> None:
+    secret = canary()
+    _redact.register(secret)
+    cause = KeyError(secret)
+    exc = ValueError(f"failed: {secret}", 3)
+    exc.__cause__ = cause
+    exc.add_note(f"note {secret}")
+    _redact.scrub_exception(exc)
+    assert str(exc) == "('failed: ***', 3)"
+    assert exc.args[1] == 3
+    assert str(cause) == "'***'"
+    assert exc.__notes__ == ["note ***"]
+
+    os_error = FileNotFoundError(2, f"missing {secret}", f"/tmp/{secret}")
+    _redact.scrub_exception(os_error)
+    assert secret not in str(os_error)
+
+    custom = _Custom(secret)
+    _redact.scrub_exception(custom)
+    assert str(custom) == "custom failure with ***"
+
+    _SECRET_HOLDER[0] = secret
+    computed = _Computed()
+    _redact.scrub_exception(computed)
+    assert str(computed) == "computed ***"
+    assert isinstance(computed, _Computed) and type(computed).__name__ == "_Computed"
+    with pytest.raises(_Computed):
+        raise computed
+
+
+def test_lifecycle_scrubs_the_handler_exception() -> None:
+    secret = canary()
+    _redact.register(secret)
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        raise PermissionError(f"denied for {secret}")
+
+    with pytest.raises(PermissionError) as info:
+        handler({}, LambdaContext())
+    assert str(info.value) == "denied for ***"
+
+
+def test_an_error_message_cut_by_the_outcome_record_leaves_no_prefix(
+    lambdaops_capture: Capture,
+) -> None:
+    secret = canary()
+    _redact.register(secret)
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        raise ValueError("x" * 1020 + secret)  # the outcome record keeps 1,024 characters
+
+    with pytest.raises(ValueError):
+        handler({}, LambdaContext())
+    assert lambdaops_capture.lines
+    assert all(secret[:4] not in line for line in lambdaops_capture.lines)
+
+
+# -- streams and stdlib logging ---------------------------------------------------------
+
+
+def test_stdout_and_stderr_are_wrapped_once_a_secret_is_registered(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret = canary()
+    before = sys.stdout
+    _redact.register(secret)
+    assert sys.stdout is not before
+    print("printed", secret)
+    print(f"to stderr {secret}", file=sys.stderr)
+    sys.stdout.writelines([f"{secret}\n"])
+    out, err = capsys.readouterr()
+    assert secret not in out and secret not in err
+    assert out == "printed ***\n***\n"
+    assert err == "to stderr ***\n"
+    _redact.clear()
+    assert sys.stdout is before
+
+
+def test_streams_can_be_left_alone(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LAMBDAOPS_REDACT_STREAMS", "false")
+    before = sys.stdout
+    _redact.register(canary())
+    assert sys.stdout is before
+
+
+def test_root_logging_handlers_get_a_redacting_filter() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        secret = canary()
+        _redact.register(secret)
+        logger = logging.getLogger("tests.redact")
+        logger.warning("token %s", secret)
+        try:
+            raise RuntimeError(f"boom {secret}")
+        except RuntimeError:
+            logger.exception("failed")
+        text = stream.getvalue()
+        assert "token ***" in text
+        assert "RuntimeError: boom ***" in text
+        assert secret not in text
+    finally:
+        root.removeHandler(handler)
+    _redact.clear()
+    assert not handler.filters
+
+
+# -- properties -------------------------------------------------------------------------
+
+_secret_text = st.text(
+    alphabet=st.characters(blacklist_characters="*", blacklist_categories=("Cs",)),
+    min_size=6,
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=_secret_text, before=st.text(max_size=30), after=st.text(max_size=30))
+def test_rendered_lines_never_carry_a_registered_secret(
+    secret: str, before: str, after: str
+) -> None:
+    _redact.clear()
+    _redact.register(secret)
+    try:
+        line = _render.render({"message": before + secret + after, "f": [secret]}, 256 * 1024)
+        out = _redact.redact(line)
+        assert secret not in out
+        assert json.dumps(secret)[1:-1] not in out
+    finally:
+        _redact.clear()
