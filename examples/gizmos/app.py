@@ -2,8 +2,9 @@
 
 An order carries some gizmos; the function checks stock with the inventory
 service, charges the payment provider with an API key kept as a SecureString
-in Parameter Store, and counts the gizmos it shipped. It accepts an order from
-API Gateway, a direct invocation, or an SQS batch (reporting partial failures).
+in Parameter Store (injected as ``context.params.payment_key``), and counts
+the gizmos it shipped. It accepts an order from API Gateway, a direct
+invocation, or an SQS batch (reporting partial failures).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from lambdaops import instrument, log, metrics
+from lambdaops import instrument, log, metrics, trace
 
 logger = logging.getLogger("gizmos.shipping")
 
@@ -22,6 +23,7 @@ class OrderError(ValueError):
     """An order that cannot be shipped."""
 
 
+@trace.capture
 def check_inventory(order: dict[str, Any]) -> None:
     """Stands for a downstream call; ``slow`` orders hang, as inventory sometimes does."""
     if order.get("slow"):
@@ -29,30 +31,39 @@ def check_inventory(order: dict[str, Any]) -> None:
     time.sleep(0.002)
 
 
-def ship(order: dict[str, Any]) -> int:
+@trace.capture
+def charge(order: dict[str, Any], api_key: str) -> None:
+    """Stands for the payment provider; logging the key shows that lambdaops masks it."""
+    log.info("card charged", order_id=order.get("id"), api_key=api_key)  # printed as ***
+    time.sleep(0.001)
+
+
+def ship(order: dict[str, Any], api_key: str) -> int:
     log.debug("validating order", order_id=order.get("id"))
     if order.get("fail"):
         raise OrderError(f"order {order.get('id')} has no shipping address")
     check_inventory(order)
+    charge(order, api_key)
     gizmos = int(order.get("gizmos", 0))
     metrics.add("GizmosProcessed", gizmos)
     return gizmos
 
 
-@instrument(service="gizmos", namespace="Gizmos")
+@instrument(service="gizmos", namespace="Gizmos", params={"payment_key": "/gizmos/payment-api-key"})
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Process the orders of an API Gateway request, a direct invocation or an SQS batch."""
+    api_key = context.params.payment_key
     if "Records" in event:
         failures = []
         for record in event["Records"]:
             try:
-                ship(json.loads(record["body"]))
+                ship(json.loads(record["body"]), api_key)
             except OrderError as exc:
                 log.warning("order rejected", message_id=record["messageId"], reason=str(exc))
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
     body = event.get("body")
     order = json.loads(body) if isinstance(body, str) else event
-    shipped = ship(order)
+    shipped = ship(order, api_key)
     log.info("order shipped", order_id=order.get("id"), gizmos=shipped)
     return {"statusCode": 200, "body": json.dumps({"shipped": shipped})}

@@ -31,7 +31,11 @@ def add_parser(sub: Any) -> None:
     local.add_argument("--timeout", type=float, default=3.0, help="function timeout, seconds")
     local.add_argument("--memory", type=int, default=128, help="memory size, MB")
     local.add_argument("--sampling", type=float, default=0.0, help="X-Ray sampling rate 0..1")
-    local.add_argument("--seed", metavar="JSON", help="seed Parameter Store / Secrets Manager")
+    local.add_argument(
+        "--seed",
+        metavar="JSON",
+        help="seed Parameter Store / Secrets Manager (default: seed.json in the code directory)",
+    )
     local.add_argument("--log", metavar="FILE", help="also write every log line here")
     local.add_argument("--quiet", action="store_true", help="only REPORT lines and the summary")
     local.set_defaults(run=run)
@@ -88,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--sampling must be between 0 and 1")
     if args.seed and not Path(args.seed).exists():
         raise UsageError(f"seed file {args.seed} does not exist")
+    default_seed = code_dir / "seed.json"
+    seed = args.seed or (str(default_seed) if default_seed.exists() else None)
     events = _events(args.event)
     plan = [(name, event) for _ in range(args.times) for name, event in events]
     log = open(args.log, "w", encoding="utf-8") if args.log else None  # noqa: SIM115
@@ -100,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             timeout_s=args.timeout,
             sampling=args.sampling,
             concurrency=args.concurrency,
-            seed=args.seed,
+            seed=seed,
             log=log,
         ) as runner:
             slots = list(range(args.concurrency))
