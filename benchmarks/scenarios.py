@@ -1,18 +1,26 @@
 """The same work written for each library, as warm-invocation callables.
 
-Each builder returns a zero-argument callable running one invocation of a
-handler that does the scenario's work. stdout is pointed at /dev/null before
-any logger is built, so every library pays for writing its lines.
+The work: one info log line, one business metric, one traced downstream call,
+the cold-start metric, and (lambdaops) the outcome record. Each builder
+returns a handler; :func:`invoker` turns it into a zero-argument callable that
+runs one warm invocation with a fresh trace header and request id, as the
+Lambda runtime does. stdout is pointed at /dev/null before any logger is
+built, so every library pays for writing its lines.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 from lambdaops.testing import LambdaContext
+
+Handler = Callable[[Any, Any], Any]
 
 EVENT: dict[str, Any] = {
     "resource": "/orders",
@@ -22,45 +30,132 @@ EVENT: dict[str, Any] = {
     "requestContext": {"requestId": "r-1", "httpMethod": "POST", "stage": "prod"},
     "body": '{"gizmos": 3}',
 }
-CONTEXT = LambdaContext(function_name="bench", timeout_s=3600)
-TRACE_UNSAMPLED = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
+_CONTEXTS = [LambdaContext(function_name="bench", timeout_s=3600) for _ in range(4096)]
+
+
+def trace_headers(sampled: bool, n: int = 4096) -> Callable[[], str]:
+    """A new trace header per invocation (Lambda sends one), cycling through ``n``."""
+    rnd = random.Random(int(sampled))
+    made = [
+        f"Root=1-{int(time.time()):08x}-{rnd.getrandbits(96):024x};"
+        f"Parent={rnd.getrandbits(64):016x};Sampled={int(sampled)}"
+        for _ in range(n)
+    ]
+    return itertools.cycle(made).__next__
+
+
+def invoker(handler: Handler, sampled: bool = False) -> Callable[[], Any]:
+    """One warm invocation per call: new trace header, new request id."""
+    environ = os.environ
+    next_header = trace_headers(sampled)
+    next_context = itertools.cycle(_CONTEXTS).__next__
+
+    def run() -> Any:
+        environ["_X_AMZN_TRACE_ID"] = next_header()
+        return handler(EVENT, next_context())
+
+    return run
+
+
+def prepare_environment(daemon_address: str) -> None:
+    """What a Lambda function's environment holds, as the libraries read it."""
+    os.environ.update(
+        {
+            "LAMBDA_TASK_ROOT": os.path.dirname(os.path.abspath(__file__)),
+            "AWS_LAMBDA_FUNCTION_NAME": "bench",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_XRAY_DAEMON_ADDRESS": daemon_address,
+            "_HANDLER": "bench.handler",
+            "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+            "POWERTOOLS_SERVICE_NAME": "bench",
+        }
+    )
 
 
 def silence_stdout() -> None:
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives for the whole run
 
 
-def bare() -> Callable[[], object]:
+def _downstream(x: int) -> int:
+    return x * 7
+
+
+# -- handlers ----------------------------------------------------------------------------
+def bare() -> Handler:
     def handler(event: Any, context: Any) -> dict[str, Any]:
-        return {"statusCode": 200}
+        return {"statusCode": 200, "total": _downstream(3)}
 
-    return lambda: handler(EVENT, CONTEXT)
+    return handler
 
 
-def lambdaops_logs() -> Callable[[], object]:
-    from lambdaops import instrument, log
+def lambdaops_handler(
+    *, logs: bool = True, metric: bool = True, traced: bool = True, **options: Any
+) -> Handler:
+    from lambdaops import instrument, log, metrics, trace
 
-    @instrument(service="bench")
+    downstream = trace.capture(_downstream) if traced else _downstream
+
+    @instrument(service="bench", namespace="Bench", **options)
     def handler(event: Any, context: Any) -> dict[str, Any]:
-        log.info("processed order", gizmos=3)
-        return {"statusCode": 200}
+        if logs:
+            log.info("processed order", gizmos=3)
+        if metric:
+            metrics.add("GizmosProcessed", 3)
+        return {"statusCode": 200, "total": downstream(3)}
 
-    return lambda: handler(EVENT, CONTEXT)
+    return handler  # type: ignore[no-any-return]
 
 
-def lambdaops_full() -> Callable[[], object]:
-    from lambdaops import instrument, log, metrics
+def powertools_full() -> Handler:
+    """Powertools' Logger + Metrics (with the cold-start metric) + Tracer."""
+    from aws_lambda_powertools import Logger, Metrics, Tracer
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_xray_sdk.core.async_recorder import AsyncAWSXRayRecorder
 
-    @instrument(service="bench")
+    logger = Logger(service="bench")
+    metrics = Metrics(namespace="Bench", service="bench")
+    # its own recorder, as when Powertools runs alone (lambdaops configures the global one)
+    tracer = Tracer(service="bench", provider=AsyncAWSXRayRecorder(), auto_patch=False)
+    downstream = tracer.capture_method(_downstream)
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    @tracer.capture_lambda_handler
     def handler(event: Any, context: Any) -> dict[str, Any]:
-        log.info("processed order", gizmos=3)
-        metrics.add("GizmosProcessed", 3)
-        return {"statusCode": 200}
+        logger.info("processed order", gizmos=3)
+        metrics.add_metric(name="GizmosProcessed", unit=MetricUnit.Count, value=3)
+        return {"statusCode": 200, "total": downstream(3)}
 
-    return lambda: handler(EVENT, CONTEXT)
+    return handler  # type: ignore[no-any-return]
 
 
-def structlog_plain() -> Callable[[], object]:
+def powertools_logger() -> Handler:
+    from aws_lambda_powertools import Logger
+
+    logger = Logger(service="bench")
+
+    @logger.inject_lambda_context
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        logger.info("processed order", gizmos=3)
+        return {"statusCode": 200, "total": _downstream(3)}
+
+    return handler  # type: ignore[no-any-return]
+
+
+def embedded_metrics() -> Handler:
+    """aws-embedded-metrics' ``metric_scope`` with one metric."""
+    from aws_embedded_metrics import metric_scope
+
+    @metric_scope
+    def handler(event: Any, context: Any, metrics: Any) -> dict[str, Any]:
+        metrics.set_namespace("Bench")
+        metrics.put_metric("GizmosProcessed", 3, "Count")
+        return {"statusCode": 200, "total": _downstream(3)}
+
+    return handler  # type: ignore[no-any-return]
+
+
+def structlog_plain() -> Handler:
     import structlog
 
     structlog.configure(
@@ -81,29 +176,22 @@ def structlog_plain() -> Callable[[], object]:
             request_id=context.aws_request_id, function_name=context.function_name
         )
         logger.info("processed order", gizmos=3)
-        return {"statusCode": 200}
+        return {"statusCode": 200, "total": _downstream(3)}
 
-    return lambda: handler(EVENT, CONTEXT)
-
-
-def powertools_logger() -> Callable[[], object]:
-    from aws_lambda_powertools import Logger
-
-    logger = Logger(service="bench")
-
-    @logger.inject_lambda_context
-    def handler(event: Any, context: Any) -> dict[str, Any]:
-        logger.info("processed order", gizmos=3)
-        return {"statusCode": 200}
-
-    return lambda: handler(EVENT, CONTEXT)
+    return handler
 
 
-#: Scenario name -> builder; later signals add rows here.
-WARM_LOGS: dict[str, Callable[[], Callable[[], object]]] = {
-    "bare": bare,
-    "lambdaops logs": lambdaops_logs,
-    "lambdaops logs+metric+outcome": lambdaops_full,
-    "structlog": structlog_plain,
-    "powertools Logger": powertools_logger,
+#: name -> (handler builder, sampled)
+WARM: dict[str, tuple[Callable[[], Handler], bool]] = {
+    "bare": (bare, False),
+    "lambdaops logs": (lambda: lambdaops_handler(metric=False, traced=False), False),
+    "lambdaops metric": (lambda: lambdaops_handler(logs=False, traced=False), False),
+    "lambdaops trace, unsampled": (lambda: lambdaops_handler(logs=False, metric=False), False),
+    "lambdaops all, unsampled": (lambdaops_handler, False),
+    "lambdaops all, sampled": (lambdaops_handler, True),
+    "powertools full, unsampled": (powertools_full, False),
+    "powertools full, sampled": (powertools_full, True),
+    "powertools Logger": (powertools_logger, False),
+    "aws-embedded-metrics metric_scope": (embedded_metrics, False),
+    "structlog": (structlog_plain, False),
 }

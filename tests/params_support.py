@@ -22,7 +22,7 @@ import pytest
 from lambdaops import _params, _redact
 from lambdaops.local._moto import MotoServer
 
-MODES = ("pass", "throttle", "error", "hang")
+MODES = ("pass", "throttle", "error", "hang", "reset", "garbage")
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
@@ -30,8 +30,10 @@ class FaultProxy:
     """A threaded HTTP proxy on 127.0.0.1 whose failure mode a test can switch.
 
     ``pass`` forwards (after ``delay_s``), ``throttle`` answers 400 ThrottlingException,
-    ``error`` answers 500, ``hang`` holds the request ``hang_s`` then drops it. Every
-    request is recorded as (action, JSON body) whatever the mode.
+    ``error`` answers 500, ``hang`` holds the request ``hang_s`` then drops it, ``reset``
+    drops the connection without an answer (as a refused or reset connection looks to the
+    client), ``garbage`` answers 200 with a body that is not JSON. Every request is
+    recorded as (action, JSON body) whatever the mode.
     """
 
     def __init__(self, upstream: str) -> None:
@@ -124,6 +126,16 @@ class FaultProxy:
                 elif mode == "hang":
                     proxy._release.wait(proxy.hang_s)
                     self.close_connection = True
+                elif mode == "reset":
+                    self.close_connection = True
+                    self.connection.shutdown(2)  # no answer: the client sees the connection die
+                elif mode == "garbage":
+                    payload = b"<html>not the JSON you expected"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-amz-json-1.1")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
                 else:
                     if proxy.delay_s:
                         time.sleep(proxy.delay_s)

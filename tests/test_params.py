@@ -491,3 +491,28 @@ def test_instrument_params_injects_into_the_handler(
         "helper": "db-password-abcdef",
     }
     assert params.injected() == Injected({}, {})  # outside an invocation: nothing
+
+
+@pytest.mark.parametrize("mode", ["reset", "garbage"])
+def test_refused_connections_and_malformed_responses(
+    mode: str,
+    params_env: FaultProxy,
+    moto_server: MotoServer,
+    clock: FakeClock,
+    lambdaops_capture: Capture,
+) -> None:
+    """A connection dropped without an answer, or a 200 whose body is not JSON."""
+    moto_server.seed({"parameters": {"/app/mode": "cached-value-1"}})
+    assert params.get("/app/mode", max_age=30) == "cached-value-1"
+    clock.advance(31)
+    params_env.set_mode(mode)
+
+    @instrument
+    def handler(event: Any, context: Any) -> str:
+        return str(params.get(event["name"], max_age=30))
+
+    assert handler({"name": "/app/mode"}, LambdaContext(timeout_s=3.0)) == "cached-value-1"
+    assert len(stale_warnings(lambdaops_capture, "/app/mode")) == 1
+    with pytest.raises(ParameterError) as info:
+        handler({"name": "/app/never-cached"}, LambdaContext(timeout_s=3.0))
+    assert info.value.reason == "unavailable" and "/app/never-cached" in str(info.value)
