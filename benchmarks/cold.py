@@ -40,7 +40,7 @@ def sample(handler: str) -> tuple[float, float]:
 
 def measure(runs: int) -> dict[str, Any]:
     samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    for name, handler in VARIANTS.items():  # warm the page cache and pyc files once
+    for handler in VARIANTS.values():  # warm the page cache and pyc files once
         sample(handler)
     for _ in range(runs):
         for name, handler in VARIANTS.items():
