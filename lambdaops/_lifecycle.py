@@ -119,10 +119,22 @@ def parse_trace_header(raw: str | None) -> dict[str, str]:
 class Lifecycle:
     """The lifecycle of one decorated handler."""
 
-    __slots__ = ("config", "signals", "starters")
+    __slots__ = (
+        "_memory",
+        "_memory_raw",
+        "_name",
+        "_name_raw",
+        "config",
+        "signals",
+        "starters",
+    )
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._name_raw: Any = object()
+        self._name = ""
+        self._memory_raw: Any = object()
+        self._memory = 0
         self.signals = build_signals(config)
         #: Signals with work to do at the start (``start = None`` means none).
         self.starters = tuple(s for s in self.signals if s.start is not None)
@@ -148,39 +160,45 @@ class Lifecycle:
 
     def _describe(self, event: Any, context: Any) -> Invocation:
         global _cold_start
-        inv = Invocation(self.config, event, context)
-        inv.lifecycle = self
-        inv.started = time.time()
+        inv = Invocation(self.config, event, context, self)
         inv.started_ns = time.perf_counter_ns()
-        inv.cold_start = _cold_start
+        inv.cold_start = cold = _cold_start
         _cold_start = False
-        inv.request_id = str(getattr(context, "aws_request_id", None) or "")
-        inv.function_name = str(getattr(context, "function_name", None) or _ENV.function_name)
-        inv.function_version = str(
-            getattr(context, "function_version", None) or _ENV.function_version
-        )
-        inv.function_arn = str(getattr(context, "invoked_function_arn", None) or "")
+        request_id = getattr(context, "aws_request_id", None)
+        if type(request_id) is not str:
+            request_id = str(request_id or "")
+        inv.request_id = request_id
+        # Function name and memory are the same for every invocation of a process: the
+        # context's values are checked against the last ones seen and converted once.
+        name = getattr(context, "function_name", None)
+        if name is not self._name_raw:
+            self._name_raw = name
+            self._name = str(name or _ENV.function_name)
+        inv.function_name = self._name
         memory = getattr(context, "memory_limit_in_mb", None)
-        try:
-            inv.memory_limit_mb = int(memory) if memory else _ENV.memory_limit_mb
-        except (TypeError, ValueError):
-            inv.memory_limit_mb = _ENV.memory_limit_mb
+        if memory is not self._memory_raw:
+            self._memory_raw = memory
+            try:
+                self._memory = int(memory) if memory else _ENV.memory_limit_mb
+            except (TypeError, ValueError):
+                self._memory = _ENV.memory_limit_mb
+        inv.memory_limit_mb = self._memory
         inv.trace_header = header = trace_header()
-        if header:
-            inv.xray_trace_id = trace_root(header)
         info = inspect_event(event)
         inv.trigger = info.trigger
-        inv.correlation_id = info.correlation_id
+        inv.correlation_id = correlation = info.correlation_id
         inv.attempt = info.attempt
         inv.batch_size = info.batch_size
         fields = inv.log_fields
-        fields["request_id"] = inv.request_id
-        fields["function_name"] = inv.function_name
-        fields["cold_start"] = inv.cold_start
-        if inv.xray_trace_id:
-            fields["xray_trace_id"] = inv.xray_trace_id
-        if inv.correlation_id:
-            fields["correlation_id"] = inv.correlation_id
+        fields["request_id"] = request_id
+        fields["function_name"] = self._name
+        fields["cold_start"] = cold
+        if header:
+            inv.xray_trace_id = root = trace_root(header)
+            if root:
+                fields["xray_trace_id"] = root
+        if correlation:
+            fields["correlation_id"] = correlation
         return inv
 
     # -- end ------------------------------------------------------------------

@@ -19,7 +19,7 @@ from lambdaops import _output
 from lambdaops._config import Config
 from lambdaops._render import encode, exception_fields, iso_timestamp, quote, render
 from lambdaops._report import internal_error
-from lambdaops._scope import Invocation, Scope, current
+from lambdaops._scope import Invocation, Scope, current, fragment
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 _NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRITICAL: "CRITICAL"}
@@ -126,9 +126,7 @@ class BoundLogger:
         The invocation's own fields are encoded once per invocation
         (``scope.fragment``); only the caller's fields are encoded per line.
         """
-        prefix = scope.fragment
-        if prefix is None:
-            prefix = scope.fragment = encode(scope.log_fields)[1:-1]
+        prefix = scope.fragment or fragment(scope)
         user = {**self._bound, **fields} if self._bound else fields
         tail = ""
         if user:

@@ -266,6 +266,10 @@ def take_documents(
     for name, value in (extra or {}).items():
         store.metrics.setdefault(name, _Metric("Count", 60)).values.append(value)
     config = scope.config
+    if for_outcome and not store.dimensions and not store.properties:
+        fast = _one_document(config, store.metrics)
+        if fast is not None:
+            return [fast]
     dims, dims_json, tail_dims_json = _default_dimensions(config)
     if store.dimensions:
         dims = {**dims, **store.dimensions}
@@ -291,6 +295,32 @@ def take_documents(
     if for_outcome:
         docs.append(last)
     return docs
+
+
+def _one_document(config: Config, metrics: dict[str, _Metric]) -> str | None:
+    """The common case on its own short path: default dimensions, no properties, one
+    document (≤100 metrics, ≤100 values each), merged into the outcome record."""
+    if len(metrics) > MAX_METRICS:
+        return None
+    shape = []
+    members = []
+    for name, metric in metrics.items():
+        values = metric.values
+        count = len(values)
+        if count > MAX_VALUES:
+            return None
+        shape.append((name, metric.unit, metric.resolution))
+        members.append(
+            f"{quote(name)}:{_number(values[0])}"
+            if count == 1
+            else f"{quote(name)}:[{','.join(map(_number, values))}]"
+        )
+    dims, _, tail_dims_json = _default_dimensions(config)
+    directive = _directive(config.namespace, tuple(dims), tuple(shape))
+    aws = f'"_aws":{{"Timestamp":{int(time.time() * 1000)},"CloudWatchMetrics":{directive}}}'
+    if tail_dims_json:
+        return f"{aws},{tail_dims_json},{','.join(members)}"
+    return f"{aws},{','.join(members)}"
 
 
 def _join(*members: str) -> str:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from lambdaops import _output
 from lambdaops._config import Config
 from lambdaops._render import encode, quote
-from lambdaops._scope import Invocation
+from lambdaops._scope import Invocation, fragment
 
 #: USD per GB-second by architecture, and per request (us-east-1 list prices).
 PRICE_PER_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
@@ -55,8 +54,7 @@ class OutcomeSignal:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._price = PRICE_PER_GB_SECOND[config.architecture]
-        self._seen: OrderedDict[str, int] = OrderedDict()
-        self._service = f'"service":{quote(config.service)}'
+        self._seen: dict[str, int] = {}
         self._max_rss_mb = _max_rss_reader()
 
     def start(self, inv: Invocation) -> None:
@@ -67,7 +65,7 @@ class OutcomeSignal:
             inv.attempt = max(inv.attempt, previous + 1)
         self._seen[inv.request_id] = inv.attempt
         if len(self._seen) > _SEEN_REQUESTS:
-            self._seen.popitem(last=False)
+            del self._seen[next(iter(self._seen))]  # dicts keep insertion order: the oldest
 
     def finish(self, inv: Invocation) -> None:
         _output.write(self.line(inv))
@@ -87,19 +85,15 @@ class OutcomeSignal:
         billed = max(1, math.ceil(duration_ms))
         memory = inv.memory_limit_mb
         cost = round((billed / 1000) * (memory / 1024) * self._price + PRICE_PER_REQUEST, 12)
+        # request_id, service, function_name, cold_start, xray_trace_id and
+        # correlation_id: the members every log line of the invocation carries too.
         parts = [
-            f'{{"outcome":"{inv.outcome}","request_id":{quote(inv.request_id)},{self._service}'
-            f',"function_name":{quote(inv.function_name)}'
-            f',"cold_start":{"true" if inv.cold_start else "false"}'
+            f'{{"outcome":"{inv.outcome}",{inv.fragment or fragment(inv)}'
             f',"duration_ms":{duration_ms!r},"billed_duration_ms":{billed}'
             f',"memory_limit_mb":{memory},"max_memory_used_mb":{self._max_rss_mb()}'
-            f',"estimated_cost_usd":{cost!r},"trigger":{quote(inv.trigger)}'
+            f',"estimated_cost_usd":{cost!r},"trigger":"{inv.trigger}"'
             f',"attempt":{inv.attempt}'
         ]
-        if inv.correlation_id:
-            parts.append(f',"correlation_id":{quote(inv.correlation_id)}')
-        if inv.xray_trace_id:
-            parts.append(f',"xray_trace_id":{quote(inv.xray_trace_id)}')
         error = inv.error
         if error is not None:
             parts.append(f',"error_type":{quote(type(error).__name__)}')

@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any
 
 from lambdaops._config import Config, resolve
+from lambdaops._render import encode, quote
 
 
 class Scope:
@@ -50,7 +51,11 @@ class Scope:
 
 
 class Invocation(Scope):
-    """One call of an instrumented handler, built once at its start."""
+    """One call of an instrumented handler, built once at its start.
+
+    Only what every invocation needs is set here; the rest of the Lambda
+    context (function version, ARN) is read from it when asked for.
+    """
 
     __slots__ = (
         "attempt",
@@ -61,9 +66,7 @@ class Invocation(Scope):
         "ended_ns",
         "error",
         "event",
-        "function_arn",
         "function_name",
-        "function_version",
         "lifecycle",
         "memory_limit_mb",
         "outcome",
@@ -71,7 +74,6 @@ class Invocation(Scope):
         "result",
         "signal_state",
         "stack",
-        "started",
         "started_ns",
         "thread_id",
         "trace_header",
@@ -79,14 +81,23 @@ class Invocation(Scope):
         "xray_trace_id",
     )
 
-    def __init__(self, config: Config, event: Any, context: Any) -> None:
-        super().__init__(config)
+    def __init__(self, config: Config, event: Any, context: Any, lifecycle: Any) -> None:
+        # Scope's fields, set here rather than through super(): this runs every invocation.
+        self.config = config
+        self.level = config.log_level
+        self.log_fields = {"service": config.service}
+        self.fragment = None
+        self.buffer = None
+        self.buffer_max = 0
+        self.evicted = 0
+        self.failed = False
+        self.metrics = None
         self.event = event
         self.context = context
+        #: The Lifecycle running this invocation (the watchdog ends it through this).
+        self.lifecycle = lifecycle
         self.request_id = ""
         self.function_name = ""
-        self.function_version = ""
-        self.function_arn = ""
         self.memory_limit_mb = 0
         self.cold_start = False
         self.trace_header: str | None = None
@@ -95,19 +106,62 @@ class Invocation(Scope):
         self.correlation_id: str | None = None
         self.attempt = 1
         self.batch_size: int | None = None
-        self.started = 0.0
         self.started_ns = 0
+        self.ended_ns = 0
         self.outcome: str | None = None
         self.result: Any = None
         self.error: BaseException | None = None
-        self.ended_ns = 0
         self.thread_id = 0
         #: Where the handler was stuck when the watchdog fired (timeouts only).
         self.stack: list[dict[str, Any]] | None = None
-        #: The Lifecycle running this invocation (the watchdog ends it through this).
-        self.lifecycle: Any = None
         #: Per-signal scratch space, keyed by the signal's name.
         self.signal_state: dict[str, Any] = {}
+
+    @property
+    def function_version(self) -> str:
+        return str(getattr(self.context, "function_version", None) or "")
+
+    @property
+    def function_arn(self) -> str:
+        return str(getattr(self.context, "invoked_function_arn", None) or "")
+
+
+_STANDARD_FIELDS = frozenset(
+    ("service", "request_id", "function_name", "cold_start", "xray_trace_id", "correlation_id")
+)
+_quoted: dict[str, str] = {}
+
+
+def _q(text: str) -> str:
+    """A JSON string literal, remembered for the few strings that repeat (service, name)."""
+    quoted = _quoted.get(text)
+    if quoted is None:
+        quoted = quote(text)
+        if len(_quoted) < 256:
+            _quoted[text] = quoted
+    return quoted
+
+
+def fragment(scope: Scope) -> str:
+    """The scope's fields as JSON members, built once and shared by every line it writes
+    (log lines and the outcome record)."""
+    frag = scope.fragment
+    if frag is None:
+        fields = scope.log_fields
+        if isinstance(scope, Invocation) and _STANDARD_FIELDS.issuperset(fields):
+            frag = (
+                f'"service":{_q(scope.config.service)},"request_id":{quote(scope.request_id)}'
+                f',"function_name":{_q(scope.function_name)}'
+                f',"cold_start":{"true" if scope.cold_start else "false"}'
+            )
+            if "xray_trace_id" in fields:
+                frag += f',"xray_trace_id":{quote(fields["xray_trace_id"])}'
+            if "correlation_id" in fields:
+                frag += f',"correlation_id":{quote(fields["correlation_id"])}'
+        else:
+            frag = encode(fields)[1:-1]
+        scope.fragment = frag
+    return frag
 
 
 _current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar(

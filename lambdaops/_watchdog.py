@@ -40,6 +40,8 @@ class Watchdog:
         self._armed: dict[int, tuple[Invocation, float]] = {}
         self._wake = threading.Event()
         self._sleep_until: float = math.inf
+        #: The latest deadline armed, kept after disarming: the thread sleeps until it.
+        self._last_armed = 0.0
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -52,6 +54,7 @@ class Watchdog:
         sees the other and the thread is never left sleeping past ``fire_at``.
         """
         self._armed[id(inv)] = (inv, fire_at)
+        self._last_armed = fire_at
         if self._thread is None:
             self._start()
         if fire_at < self._sleep_until - 0.001:  # not for float jitter
@@ -83,11 +86,12 @@ class Watchdog:
                         fire(inv)
                 if due:
                     continue
-                # With nothing armed, keep sleeping until the last plan: the next
-                # invocation's deadline is later, so arming it needs no wake-up.
                 plan = self._next()
-                if plan == math.inf and self._sleep_until > now:
-                    plan = self._sleep_until
+                if plan == math.inf and self._last_armed > now:
+                    # Nothing armed now (the invocation ended before we woke): sleep until
+                    # its deadline anyway. The next invocation's deadline is later, so
+                    # arming it needs no wake-up — one wake-up per deadline, not per call.
+                    plan = self._last_armed
                 self._sleep_until = plan
                 # Re-read after publishing the plan: an entry armed meanwhile is seen here.
                 self._sleep_until = wake_at = min(plan, self._next())
