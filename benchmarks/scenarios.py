@@ -189,6 +189,7 @@ WARM: dict[str, tuple[Callable[[], Handler], bool]] = {
     "lambdaops trace, unsampled": (lambda: lambdaops_handler(logs=False, metric=False), False),
     "lambdaops all, unsampled": (lambdaops_handler, False),
     "lambdaops all, sampled": (lambdaops_handler, True),
+    "lambdaops all, no outcome record": (lambda: lambdaops_handler(outcome=False), False),
     "powertools full, unsampled": (powertools_full, False),
     "powertools full, sampled": (powertools_full, True),
     "powertools Logger": (powertools_logger, False),
