@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args(argv)
+    from _harness import precompile
+
+    precompile()
     results = {}
     print("| module | import ms (median, after awslambdaric) |\n|---|---:|")
     for module in MODULES:

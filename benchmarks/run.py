@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import cold  # noqa: E402
-from _harness import measure, overheads  # noqa: E402
+from _harness import measure, overheads, precompile  # noqa: E402
 from trace_bench import start_drain  # noqa: E402
 
 ALL = "lambdaops all, unsampled"
@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
+    precompile()
     results: dict[str, Any] = {
         "machine": f"Python {platform.python_version()}, {platform.machine()}, "
         f"{os.cpu_count()} cores",
