@@ -373,20 +373,9 @@ class Parameters:
         (by the name's ``.json``/``.binary`` suffix). ``max_age`` defaults to
         ``LAMBDAOPS_PARAMS_MAX_AGE`` (300 s); ``force`` refetches now.
         """
-        key = ("ssm", name, bool(decrypt))
-        if not force:
-            entry = self._entries.get(key)
-            data = entry.data if entry is not None else None
-            if (
-                data is not None
-                and _clock() - data.fetched_at
-                < (self._max_age if max_age is None else max_age) * data.factor
-            ):
-                return data.raw if transform is None else data.view(transform, name)
-        _check_name(name)
-        _check_transform(transform)
-        values = self._load([key], max_age, force, self._fetch_parameters)
-        return values[key].view(transform, name)
+        return self._one(
+            ("ssm", name, bool(decrypt)), max_age, transform, force, self._fetch_parameters
+        )
 
     def get_many(
         self,
@@ -437,7 +426,20 @@ class Parameters:
         force: bool = False,
     ) -> Any:
         """A Secrets Manager value (SecretString, or SecretBinary as bytes), cached."""
-        key = ("secret", secret_id, True)
+        return self._one(
+            ("secret", secret_id, True), max_age, transform, force, self._fetch_secrets
+        )
+
+    def _one(
+        self,
+        key: Key,
+        max_age: float | None,
+        transform: str | None,
+        force: bool,
+        fetch: Fetcher,
+    ) -> Any:
+        """One cached value: the fresh cache entry on the fast path, else a (single-flight) load."""
+        name = str(key[1])
         if not force:
             entry = self._entries.get(key)
             data = entry.data if entry is not None else None
@@ -446,11 +448,11 @@ class Parameters:
                 and _clock() - data.fetched_at
                 < (self._max_age if max_age is None else max_age) * data.factor
             ):
-                return data.raw if transform is None else data.view(transform, secret_id)
-        _check_name(secret_id)
+                return data.raw if transform is None else data.view(transform, name)
+        _check_name(name)
         _check_transform(transform)
-        values = self._load([key], max_age, force, self._fetch_secrets)
-        return values[key].view(transform, secret_id)
+        values = self._load([key], max_age, force, fetch)
+        return values[key].view(transform, name)
 
     def injected(self) -> Mapping[str, Any]:
         """The values ``@instrument(params=...)`` loaded for the current invocation."""

@@ -18,10 +18,10 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any
 
 from lambdaops.local._runtime_api import InvocationResult, RuntimeAPI
+from lambdaops.local._service import Service
 
 __all__ = ["Environment"]
 
@@ -207,7 +207,7 @@ class _Sandbox:
             pass
 
 
-class Environment:
+class Environment(Service):
     """One execution environment: a fresh `python -m awslambdaric HANDLER` and its own RuntimeAPI.
 
     The process starts on the first invoke() (a cold start) and serves later invocations
@@ -251,7 +251,7 @@ class Environment:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self) -> Environment:
         """Spawn the runtime and wait for its init to finish; a no-op if it is running.
 
         A failed init does not raise: it is a function outcome, reported by the next
@@ -259,6 +259,7 @@ class Environment:
         """
         with self._invoke_lock:
             self._start_locked()
+        return self
 
     def stop(self) -> None:
         """Terminate the process (and anything it spawned) and join the reader threads."""
@@ -271,14 +272,6 @@ class Environment:
     def __enter__(self) -> Environment:
         """Nothing is spawned yet, so the first invoke() is a cold start as in Lambda."""
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- state -----------------------------------------------------------------------------
 

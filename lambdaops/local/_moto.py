@@ -18,8 +18,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
+
+from lambdaops.local._service import Service
 
 __all__ = ["MotoServer"]
 
@@ -39,7 +40,7 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
-class MotoServer:
+class MotoServer(Service):
     """``python -m moto.server`` as a subprocess; ``seed()`` fills it, ``stop()`` ends it.
 
     Use as a context manager, or ``start()``/``stop()``. ``env()`` gives the variables a
@@ -140,17 +141,6 @@ class MotoServer:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- use -------------------------------------------------------------------------
     def env(self, endpoint: str | None = None) -> dict[str, str]:

@@ -18,12 +18,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
 import lambdaops
 from lambdaops.local._environment import Environment
 from lambdaops.local._runtime_api import InvocationResult
+from lambdaops.local._service import Service
 
 _PACKAGE_ROOT = str(Path(lambdaops.__file__).resolve().parents[1])
 
@@ -76,7 +76,7 @@ class LocalResult:
         return line
 
 
-class LocalRunner:
+class LocalRunner(Service):
     """Execution environments for one function, plus the services they talk to."""
 
     def __init__(
@@ -145,17 +145,6 @@ class LocalRunner:
             self.xray.stop()
         if self._moto is not None:
             self._moto.stop()
-
-    def __enter__(self) -> LocalRunner:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- invoking -------------------------------------------------------------------
     def invoke(

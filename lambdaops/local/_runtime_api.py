@@ -18,9 +18,10 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import unquote
+
+from lambdaops.local._service import Service
 
 __all__ = ["InvocationResult", "RuntimeAPI"]
 
@@ -84,7 +85,7 @@ class _Invocation:
     result: InvocationResult | None = None
 
 
-class RuntimeAPI:
+class RuntimeAPI(Service):
     """Lambda Runtime API 2018-06-01 for ONE execution environment, HTTP/1.1 on loopback.
 
     HTTP/1.1 matters: awslambdaric's libcurl client keeps the connection alive and crashes
@@ -124,10 +125,10 @@ class RuntimeAPI:
         host, port = self._server.server_address[:2]
         return f"{host!s}:{port}"
 
-    def start(self) -> None:
+    def start(self) -> RuntimeAPI:
         """Bind and serve on a daemon thread, so a forgotten stop() never blocks exit."""
         if self._server is not None:
-            return
+            return self
         if self._closed:
             raise RuntimeError("a stopped RuntimeAPI cannot be restarted; make a new one")
         server = _Server(self._bind, _Handler, self)
@@ -139,6 +140,7 @@ class RuntimeAPI:
             daemon=True,
         )
         self._thread.start()
+        return self
 
     def stop(self) -> None:
         """Stop serving and release every waiter, so no thread outlives the environment."""
@@ -156,18 +158,6 @@ class RuntimeAPI:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-
-    def __enter__(self) -> RuntimeAPI:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- state -----------------------------------------------------------------------------
 

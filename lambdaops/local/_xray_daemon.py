@@ -18,8 +18,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
+
+from lambdaops.local._service import Service
 
 __all__ = ["XRayDaemon", "document_problems", "flatten"]
 
@@ -97,7 +98,7 @@ def flatten(docs: list[Document]) -> list[Document]:
     return out
 
 
-class XRayDaemon:
+class XRayDaemon(Service):
     """A UDP listener on 127.0.0.1 that parses and keeps what functions send to X-Ray."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -147,17 +148,6 @@ class XRayDaemon:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-
-    def __enter__(self) -> XRayDaemon:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _run(self) -> None:
         sock = self._sock
