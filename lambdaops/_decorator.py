@@ -64,23 +64,11 @@ def instrument(handler: F | None = None, /, **options: Any) -> F | Callable[[F],
         if isinstance(func, InstrumentedHandler):
             return func  # already instrumented: one lifecycle per handler
         lifecycle = Lifecycle(config)
-        wrapper: InstrumentedHandler
-        if _is_async(func):
-
-            def async_wrapper(
-                wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-            ) -> Any:
-                return lifecycle.call_async(wrapped, args, kwargs)
-
-            wrapper = InstrumentedHandler(func, async_wrapper)
-        else:
-
-            def sync_wrapper(
-                wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-            ) -> Any:
-                return lifecycle.call(wrapped, args, kwargs)
-
-            wrapper = InstrumentedHandler(func, sync_wrapper)
+        # wrapt calls wrapper(wrapped, instance, args, kwargs): the lifecycle's own
+        # methods take exactly that, so no extra frame runs per invocation.
+        wrapper = InstrumentedHandler(
+            func, lifecycle.wrap_async if _is_async(func) else lifecycle.wrap
+        )
         wrapper._self_lifecycle = lifecycle
         return wrapper
 

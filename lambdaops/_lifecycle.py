@@ -227,10 +227,14 @@ class Lifecycle:
                 internal_error(f"{signal.name}.finish", exc)
 
     # -- run ------------------------------------------------------------------
-    def call(
-        self, handler: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    def wrap(
+        self,
+        handler: Callable[..., Any],
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Any:
-        """Run a sync handler inside the lifecycle."""
+        """Run a sync handler inside the lifecycle (wrapt's wrapper signature)."""
         inv = self.begin(args, kwargs)
         if inv is None:
             return handler(*args, **kwargs)
@@ -245,13 +249,14 @@ class Lifecycle:
         leave(inv, token)
         return result
 
-    async def call_async(
+    async def wrap_async(
         self,
         handler: Callable[..., Awaitable[Any]],
+        instance: Any,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> Any:
-        """Run an ``async def`` handler inside the lifecycle."""
+        """Run an ``async def`` handler inside the lifecycle (wrapt's wrapper signature)."""
         inv = self.begin(args, kwargs)
         if inv is None:
             return await handler(*args, **kwargs)

@@ -266,8 +266,8 @@ def take_documents(
     for name, value in (extra or {}).items():
         store.metrics.setdefault(name, _Metric("Count", 60)).values.append(value)
     config = scope.config
-    if for_outcome and not store.dimensions and not store.properties:
-        fast = _one_document(config, store.metrics)
+    if not store.dimensions and not store.properties:
+        fast = _one_document(config, store.metrics, scope, for_outcome)
         if fast is not None:
             return [fast]
     dims, dims_json, tail_dims_json = _default_dimensions(config)
@@ -297,9 +297,11 @@ def take_documents(
     return docs
 
 
-def _one_document(config: Config, metrics: dict[str, _Metric]) -> str | None:
-    """The common case on its own short path: default dimensions, no properties, one
-    document (≤100 metrics, ≤100 values each), merged into the outcome record."""
+def _one_document(
+    config: Config, metrics: dict[str, _Metric], scope: Scope, for_outcome: bool
+) -> str | None:
+    """The common case on its own short path: default dimensions, no properties, and
+    one document (≤100 metrics, ≤100 values each). ``None`` when it does not apply."""
     if len(metrics) > MAX_METRICS:
         return None
     shape = []
@@ -315,12 +317,21 @@ def _one_document(config: Config, metrics: dict[str, _Metric]) -> str | None:
             if count == 1
             else f"{quote(name)}:[{','.join(map(_number, values))}]"
         )
-    dims, _, tail_dims_json = _default_dimensions(config)
+    dims, dims_json, tail_dims_json = _default_dimensions(config)
     directive = _directive(config.namespace, tuple(dims), tuple(shape))
-    aws = f'"_aws":{{"Timestamp":{int(time.time() * 1000)},"CloudWatchMetrics":{directive}}}'
-    if tail_dims_json:
-        return f"{aws},{tail_dims_json},{','.join(members)}"
-    return f"{aws},{','.join(members)}"
+    head = f'"_aws":{{"Timestamp":{int(time.time() * 1000)},"CloudWatchMetrics":{directive}}}'
+    if for_outcome:
+        # the outcome record has service, request_id and xray_trace_id already
+        context = tail_dims_json
+    else:
+        context = dims_json
+        if isinstance(scope, Invocation):
+            context += f',"request_id":{quote(scope.request_id)}'
+            if scope.xray_trace_id:
+                context += f',"xray_trace_id":{quote(scope.xray_trace_id)}'
+    if context:
+        return f"{head},{context.lstrip(',')},{','.join(members)}"
+    return f"{head},{','.join(members)}"
 
 
 def _join(*members: str) -> str:

@@ -9,7 +9,6 @@ EMF document is merged into the same line.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -56,6 +55,8 @@ class OutcomeSignal:
         self._price = PRICE_PER_GB_SECOND[config.architecture]
         self._seen: dict[str, int] = {}
         self._max_rss_mb = _max_rss_reader()
+        self._memory = -1
+        self._price_per_ms = 0.0
 
     def start(self, inv: Invocation) -> None:
         if not inv.request_id:
@@ -81,10 +82,14 @@ class OutcomeSignal:
         (strings through the C string encoder) instead of building a dict and
         encoding it; only the variable-shaped parts go through the encoder.
         """
-        duration_ms = round((inv.ended_ns - inv.started_ns) / 1e6, 3)
-        billed = max(1, math.ceil(duration_ms))
+        elapsed_ns = inv.ended_ns - inv.started_ns
+        duration_ms = round(elapsed_ns / 1e6, 3)
+        billed = -(-elapsed_ns // 1_000_000) or 1  # rounded up to the millisecond, at least 1
         memory = inv.memory_limit_mb
-        cost = round((billed / 1000) * (memory / 1024) * self._price + PRICE_PER_REQUEST, 12)
+        if memory != self._memory:
+            self._memory = memory
+            self._price_per_ms = memory / 1024 / 1000 * self._price
+        cost = round(billed * self._price_per_ms + PRICE_PER_REQUEST, 12)
         # request_id, service, function_name, cold_start, xray_trace_id and
         # correlation_id: the members every log line of the invocation carries too.
         parts = [
