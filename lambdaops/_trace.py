@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["Subsegment", "SubsegmentScope", "Trace", "TraceSignal", "trace"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-Opened = tuple[Any, Any]  # (SDK subsegment, context token)
+Opened = tuple[Any, Any]  # (lambdaops._xray.Span or an SDK subsegment, context token)
 
 #: Sampled invocations in flight; zero means every wrapper is a plain call.
 _active = 0
@@ -92,6 +92,8 @@ class TraceSignal:
         #: wrapper keeps the original handler in ``LAMBDAOPS_HANDLER``.
         original = env.get("LAMBDAOPS_HANDLER") or env.get("_HANDLER", "")
         self.handler_name = original.rpartition(".")[2] or "handler"
+        #: What sampled invocations share (names, keys, annotations), made on the first.
+        self._profile: Any = None
 
     def start(self, inv: Invocation) -> None:
         header = inv.trace_header
@@ -100,8 +102,10 @@ class TraceSignal:
         xray = _load()
         if xray is None:
             return
-        config = self.config
-        state = xray.begin(config, self.handler_name, inv.cold_start, config.trace_patch)
+        profile = self._profile
+        if profile is None:
+            profile = self._profile = xray.Profile(self.config, self.handler_name)
+        state = xray.begin(profile, header, inv.cold_start)
         if state is not None:
             inv.signal_state["trace"] = state
             _enter()
@@ -126,27 +130,43 @@ def _annotation_key(key: object) -> str:
 class Subsegment:
     """A subsegment to annotate; every method does nothing when it is not sampled."""
 
-    __slots__ = ("entity",)
+    __slots__ = ("_target",)
 
     def __init__(self, entity: Any = None) -> None:
-        #: The aws-xray-sdk subsegment (for its full API), or None when not sampled.
-        self.entity = entity
+        #: Our lightweight span, an SDK subsegment, or None when not sampled.
+        self._target = entity
+
+    @property
+    def entity(self) -> Any:
+        """The aws-xray-sdk subsegment (for its full API), or None when not sampled.
+
+        For lambdaops' own subsegments the SDK object is made on first access
+        and stays in step with this one: same id, annotations, metadata, children.
+        """
+        target = self._target
+        if target is None:
+            return None
+        try:
+            return _xray.sdk_entity(target)
+        except Exception as exc:
+            internal_error("trace.entity", exc)
+            return None
 
     @property
     def sampled(self) -> bool:
-        return self.entity is not None
+        return self._target is not None
 
     @property
     def id(self) -> str | None:
-        return None if self.entity is None else str(self.entity.id)
+        return None if self._target is None else str(self._target.id)
 
     @property
     def trace_id(self) -> str | None:
-        return None if self.entity is None else str(self.entity.trace_id)
+        return None if self._target is None else str(self._target.trace_id)
 
     def annotate(self, key: str, value: str | int | float | bool) -> None:
         """An indexed, searchable value; other types are recorded as their ``str``."""
-        entity = self.entity
+        entity = self._target
         if entity is None or value is None:
             return
         try:
@@ -158,7 +178,7 @@ class Subsegment:
 
     def metadata(self, key: str, value: Any, namespace: str | None = None) -> None:
         """An unindexed value of any JSON-able shape, under ``namespace`` (default: service)."""
-        entity = self.entity
+        entity = self._target
         if entity is None:
             return
         try:
@@ -167,9 +187,10 @@ class Subsegment:
             internal_error("trace.metadata", exc)
 
     def __repr__(self) -> str:
-        if self.entity is None:
+        target = self._target
+        if target is None:
             return "<Subsegment not sampled>"
-        return f"<Subsegment {self.entity.name!r} id={self.entity.id}>"
+        return f"<Subsegment {target.name!r} id={target.id}>"
 
 
 _NOOP = Subsegment()
@@ -186,25 +207,27 @@ def _open(name: str, namespace: str = "local") -> Opened | None:
 
 def _close(
     opened: Opened,
-    key: str | None = None,
-    response: bool | None = None,
-    error_metadata: bool | None = None,
+    opts: _Options | None = None,
     result: Any = None,
     error: BaseException | None = None,
 ) -> None:
-    """Record the outcome on the subsegment, close it and send what is finished."""
+    """Record the outcome on the subsegment, close it and send what is finished.
+
+    ``opts`` (of ``@trace.capture``) says which metadata to record; without it,
+    only the fault and its cause.
+    """
     sub, token = opened
     xray = _xray
     try:
-        if error is not None or (key is not None and result is not None):
+        if error is not None or (opts is not None and result is not None):
             want_response, want_error, namespace = xray.settings()
             if error is not None:
-                if error_metadata is None:
-                    error_metadata = want_error
-                meta_key = f"{key} error" if key is not None and error_metadata else None
+                meta_key = None
+                if opts is not None and (opts.error if opts.error is not None else want_error):
+                    meta_key = opts.error_key
                 xray.record_error(sub, error, meta_key, namespace)
-            elif response if response is not None else want_response:
-                sub.put_metadata(f"{key} response", result, namespace)
+            elif opts.response if opts.response is not None else want_response:  # type: ignore[union-attr]
+                sub.put_metadata(opts.response_key, result, namespace)  # type: ignore[union-attr]
     except Exception as exc:
         internal_error("trace.record", exc)
     try:
@@ -272,11 +295,12 @@ _UNSAMPLED = SubsegmentScope(None)
 
 # -- @trace.capture ---------------------------------------------------------------
 class _Options:
-    __slots__ = ("error", "key", "name", "response")
+    __slots__ = ("error", "error_key", "name", "response", "response_key")
 
     def __init__(self, name: str, key: str, response: bool | None, error: bool | None) -> None:
         self.name = name
-        self.key = key  # metadata keys: "<key> response", "<key> error"
+        self.response_key = f"{key} response"  # metadata keys
+        self.error_key = f"{key} error"
         self.response = response
         self.error = error
 
@@ -290,9 +314,9 @@ def _call(
     try:
         result = wrapped(*args, **kwargs)
     except BaseException as exc:
-        _close(opened, opts.key, opts.response, opts.error, error=exc)
+        _close(opened, opts, error=exc)
         raise
-    _close(opened, opts.key, opts.response, opts.error, result=result)
+    _close(opened, opts, result=result)
     return result
 
 
@@ -307,9 +331,9 @@ async def _call_async(
     try:
         result = await wrapped(*args, **kwargs)
     except BaseException as exc:
-        _close(opened, opts.key, opts.response, opts.error, error=exc)
+        _close(opened, opts, error=exc)
         raise
-    _close(opened, opts.key, opts.response, opts.error, result=result)
+    _close(opened, opts, result=result)
     return result
 
 
@@ -344,7 +368,7 @@ def _generate(gen: Generator[Any, Any, Any], opts: _Options) -> Generator[Any, A
         _close((sub, None))
         return stop.value
     except BaseException as exc:
-        _close((sub, None), opts.key, opts.response, opts.error, error=exc)
+        _close((sub, None), opts, error=exc)
         raise
 
 
@@ -381,7 +405,7 @@ async def _generate_async(
             _close((sub, None))
     except BaseException as exc:
         if sub is not None:
-            _close((sub, None), opts.key, opts.response, opts.error, error=exc)
+            _close((sub, None), opts, error=exc)
         raise
 
 

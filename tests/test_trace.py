@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import os
@@ -544,6 +545,218 @@ def test_annotation_keys_and_values_are_made_valid(lam: Lambda) -> None:
     assert annotations["count"] == 3
     assert annotations["obj"] == "{'a': 1}"
     assert "none" not in annotations
+
+
+# -- our lightweight subsegments and the SDK ----------------------------------------------
+def test_a_patched_boto3_call_nests_under_a_captured_function(lam: Lambda) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stubber = Stubber(s3)
+
+    @trace.capture
+    def list_buckets() -> list[str]:
+        return [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+    @instrument(service="svc")
+    def handler(event: Any, context: Any) -> list[str]:
+        stubber.add_response("list_buckets", {"Buckets": [{"Name": "b1"}]})
+        with stubber:
+            return list_buckets()
+
+    result, root, _ = lam.invoke(handler)
+    assert result == ["b1"]
+    named = lam.entities(root)
+    assert set(named) == {"## handler", "## list_buckets", "s3"}
+    s3_sub = named["s3"]
+    assert s3_sub["parent_id"] == named["## list_buckets"]["id"]
+    assert s3_sub["namespace"] == "aws"
+    assert s3_sub["aws"]["operation"] == "ListBuckets"
+    assert named["## list_buckets"]["parent_id"] == named["## handler"]["id"]
+    # The function's subsegment is still ours in full: its response metadata, no duplicates.
+    assert named["## list_buckets"]["metadata"] == {"svc": {"list_buckets response": ["b1"]}}
+    assert len(lam.daemon.segments_for(root)) == 1  # one datagram for the whole tree
+
+
+def test_the_sdk_sees_our_subsegments_as_its_own(lam: Lambda) -> None:
+    from aws_xray_sdk.core import xray_recorder
+
+    seen: dict[str, Any] = {}
+
+    @trace.capture
+    def work() -> None:
+        ours = trace.current_subsegment()
+        theirs = xray_recorder.current_subsegment()
+        seen["ids"] = (ours.id, theirs.id, ours.entity.id)
+        assert ours.entity is theirs  # one SDK object per subsegment
+        assert theirs.trace_id == ours.trace_id
+        theirs.put_annotation("via_sdk", "yes")
+        ours.annotate("via_us", 1)
+        theirs.put_http_meta("status", 503)  # the SDK's own API: flags a fault
+        with xray_recorder.in_subsegment("sdk child") as child:
+            child.put_metadata("k", "v", "ns")
+            with trace.subsegment("ours under theirs"):
+                pass
+
+        def in_thread() -> None:
+            xray_recorder.set_trace_entity(theirs)
+            with trace.subsegment("thread work"):
+                pass
+
+        thread = threading.Thread(target=in_thread)
+        thread.start()
+        thread.join()
+
+    @instrument(service="svc")
+    def handler(event: Any, context: Any) -> None:
+        work()
+
+    _, root, _ = lam.invoke(handler)
+    named = lam.entities(root)
+    work_sub = named["## work"]
+    assert seen["ids"] == (work_sub["id"],) * 3
+    assert work_sub["annotations"] == {"via_sdk": "yes", "via_us": 1}
+    assert work_sub["fault"] is True and work_sub["http"]["response"]["status"] == 503
+    assert work_sub["parent_id"] == named["## handler"]["id"]
+    assert named["sdk child"]["parent_id"] == work_sub["id"]
+    assert named["sdk child"]["metadata"] == {"ns": {"k": "v"}}
+    assert named["ours under theirs"]["parent_id"] == named["sdk child"]["id"]
+    assert named["thread work"]["parent_id"] == work_sub["id"]
+    assert len(lam.daemon.segments_for(root)) == 1
+
+
+def test_an_emitter_the_user_installed_gets_sdk_entities(lam: Lambda) -> None:
+    from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
+
+    from lambdaops import _xray
+
+    @instrument(service="svc")
+    def handler(event: Any, context: Any) -> int:
+        with trace.subsegment("inner"):
+            return 1
+
+    lam.invoke(handler)  # loads and configures the SDK half
+    sent: list[Any] = []
+
+    class Mine(UDPEmitter):  # type: ignore[misc]
+        def send_entity(self, entity: Any) -> None:
+            sent.append(json.loads(entity.serialize()))
+
+    _xray.recorder.emitter = Mine()
+    try:
+        _, root, parent = lam.invoke(handler)
+    finally:
+        _xray.recorder.emitter = _xray.emitter
+    [doc] = sent
+    assert document_problems(doc) == []
+    assert (doc["name"], doc["trace_id"], doc["parent_id"]) == ("## handler", root, parent)
+    assert [c["name"] for c in doc["subsegments"]] == ["inner"]
+
+
+def test_written_documents_are_the_documents(lam: Lambda) -> None:
+    """What :func:`write_span` writes is :func:`span_doc` (and valid), whatever the tree holds."""
+    import datetime
+
+    from lambdaops import _xray
+
+    spans: list[Any] = []
+
+    @trace.capture
+    def fails() -> None:
+        raise KeyError("k")
+
+    @instrument(service="svc")
+    def handler(event: Any, context: Any) -> Any:
+        spans.append(_trace._xray.context.invocation.span)
+        trace.annotate("Service", "overridden")
+        with trace.subsegment("naïve ✓ name (with) *stars*") as sub:
+            sub.metadata("when", datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc))
+            sub.metadata("set", {3})
+            sub.metadata("s", "x" * 300)
+        with contextlib.suppress(KeyError):
+            fails()
+        trace.subsegment("left open").__enter__()
+        return {"nested": [1, 2.5, None, True, "é"]}
+
+    _, root, _ = lam.invoke(handler)
+    named = lam.entities(root)
+    assert "naïve ✓ name with stars" in named
+    assert named["left open"]["in_progress"] is True
+    assert named["## fails"]["cause"]["exceptions"][0]["type"] == "KeyError"
+    [span] = spans
+    written = json.loads(_xray.write_span(span))
+    assert document_problems(written) == []
+    expected = json.loads(_xray._encode(_xray.span_doc(span)))
+    assert _rounded(written) == _rounded(expected)
+    # A NaN cannot be written directly; the document path names it and still sends.
+    span.metadata["svc"]["nan"] = float("nan")
+    with pytest.raises(ValueError):
+        _xray.write_span(span)
+    _xray.emitter.send_span(span)
+    lam.daemon.wait_for(lambda docs: any("nan" in json.dumps(d) for d in docs))
+    assert lam.daemon.malformed == 0
+
+
+def _rounded(doc: Any) -> Any:
+    """Times to the microsecond (written from integers, computed as floats)."""
+    if isinstance(doc, dict):
+        return {
+            k: round(v, 6) if k in ("start_time", "end_time") else _rounded(v)
+            for k, v in doc.items()
+        }
+    if isinstance(doc, list):
+        return [_rounded(v) for v in doc]
+    return doc
+
+
+def test_many_subsegments_leave_in_batches(lam: Lambda) -> None:
+    from lambdaops import _xray
+
+    @trace.capture
+    def step(i: int) -> int:
+        with trace.subsegment(f"inner {i}"):
+            return i
+
+    @instrument(service="svc")
+    def handler(event: Any, context: Any) -> int:
+        with trace.subsegment("outer"):
+            return sum(step(i) for i in range(3 * _xray.BATCH))
+
+    _, root, _ = lam.invoke(handler)
+    entities = lam.all_entities(root)
+    assert len(entities) == 2 + 6 * _xray.BATCH  # handler, outer, each step and its inner
+    assert len({e["id"] for e in entities}) == len(entities)  # each sent once
+    by_id = {e["id"]: e for e in entities}
+    outer = next(e for e in entities if e["name"] == "outer")
+    for entity in entities:
+        if entity["name"] == "## step":
+            assert entity["parent_id"] == outer["id"]
+        elif entity["name"].startswith("inner"):
+            assert by_id[entity["parent_id"]]["name"] == "## step"
+    # Past BATCH, finished subtrees leave early (one document each, as the protocol has it),
+    # so the tree held in memory stays small; the rest leaves with the handler's.
+    docs = lam.daemon.segments_for(root)
+    assert len(docs) > 1
+    early = [d for d in docs if d["name"] != "## handler"]
+    assert early and all(d["name"].startswith(("## step", "inner")) for d in early)
+    assert "outer" not in {d["name"] for d in docs}  # open until the end: sent with the handler
+
+
+def test_subsegment_names_are_made_valid(lam: Lambda) -> None:
+    @instrument(service="svc")
+    def handler(event: Any, context: Any) -> None:
+        with trace.subsegment("what? (this) <is> ok!"):
+            pass
+        with trace.subsegment("n" * 300):
+            pass
+
+    _, root, _ = lam.invoke(handler)
+    names = set(lam.entities(root))
+    assert "what this is ok" in names
+    assert "n" * 200 in names
 
 
 # -- what is sent ---------------------------------------------------------------------------
