@@ -23,6 +23,21 @@ PRICE_PER_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
 PRICE_PER_REQUEST = 0.20 / 1_000_000
 _SEEN_REQUESTS = 1000  # request ids remembered to recognise retries
 _MAX_ERROR_MESSAGE = 1024
+_NEVER_RETRIED_BY_ID = frozenset(
+    (
+        "api-gateway-rest",
+        "api-gateway-http",
+        "lambda-url",
+        "alb",
+        "sqs",
+        "kinesis-stream",
+        "dynamodb-stream",
+        "kafka",
+    )
+)
+#: Peak RSS is re-read when this much time has passed since the last read (or the
+#: invocation took longer): a syscall saved on back-to-back short invocations.
+_RSS_REFRESH_NS = 50_000_000
 
 
 def estimated_cost(billed_ms: int, memory_mb: int, architecture: str) -> float:
@@ -57,9 +72,14 @@ class OutcomeSignal:
         self._max_rss_mb = _max_rss_reader()
         self._memory = -1
         self._price_per_ms = 0.0
+        self._rss = 0
+        self._rss_read_ns = 0
 
     def start(self, inv: Invocation) -> None:
-        if not inv.request_id:
+        # Lambda retries an invocation under the same request id only when it was invoked
+        # asynchronously; synchronous sources (API Gateway, ALB, URLs) and pollers (SQS,
+        # streams, Kafka, which count redeliveries themselves) never do.
+        if not inv.request_id or inv.trigger in _NEVER_RETRIED_BY_ID:
             return
         previous = self._seen.get(inv.request_id)
         if previous is not None:
@@ -70,6 +90,13 @@ class OutcomeSignal:
 
     def finish(self, inv: Invocation) -> None:
         _output.write(self.line(inv))
+
+    def _peak_rss(self, inv: Invocation) -> int:
+        """The process's peak RSS in MB; re-read unless read moments ago (it only grows)."""
+        if inv.ended_ns - self._rss_read_ns > _RSS_REFRESH_NS:
+            self._rss = self._max_rss_mb()
+            self._rss_read_ns = inv.ended_ns
+        return self._rss
 
     def record(self, inv: Invocation) -> dict[str, Any]:
         """The record as a dict (what :meth:`line` writes)."""
@@ -95,7 +122,7 @@ class OutcomeSignal:
         parts = [
             f'{{"outcome":"{inv.outcome}",{inv.fragment or fragment(inv)}'
             f',"duration_ms":{duration_ms!r},"billed_duration_ms":{billed}'
-            f',"memory_limit_mb":{memory},"max_memory_used_mb":{self._max_rss_mb()}'
+            f',"memory_limit_mb":{memory},"max_memory_used_mb":{self._peak_rss(inv)}'
             f',"estimated_cost_usd":{cost!r},"trigger":"{inv.trigger}"'
             f',"attempt":{inv.attempt}'
         ]

@@ -142,7 +142,12 @@ if hasattr(os, "register_at_fork"):
 
 
 class TimeoutSignal:
-    """Arms the watchdog from ``context.get_remaining_time_in_millis()``."""
+    """Arms the watchdog from the invocation's deadline.
+
+    A function's timeout is the same for every invocation, so the margin is
+    worked out from the first invocation's remaining time and kept; after that,
+    arming is a subtraction and a dict write.
+    """
 
     name = "timeout"
 
@@ -150,24 +155,30 @@ class TimeoutSignal:
         self.margin_ms = config.timeout_margin_ms
 
     def start(self, inv: Invocation) -> None:
-        context = inv.context
-        now = time.time()
-        # awslambdaric's context keeps the deadline; reading it skips a method call.
-        deadline_ms = getattr(context, "_epoch_deadline_time_in_ms", None)
-        if type(deadline_ms) is int:
-            remaining = deadline_ms - now * 1000
-        else:
-            remaining_fn = getattr(context, "get_remaining_time_in_millis", None)
-            if remaining_fn is None:
+        # awslambdaric's context keeps the epoch deadline; reading it skips a method call.
+        deadline_ms = getattr(inv.context, "_epoch_deadline_time_in_ms", None)
+        if type(deadline_ms) is not int:
+            deadline_ms = self._deadline_from_remaining(inv.context)
+            if deadline_ms is None:
                 return  # no deadline, no cost
-            remaining = remaining_fn()
-            if not isinstance(remaining, (int, float)):
+        margin = self.margin_ms
+        if margin is None:
+            remaining = deadline_ms - time.time() * 1000
+            if remaining <= 0:
                 return
-        if remaining <= 0:
-            return
-        margin = self.margin_ms if self.margin_ms is not None else default_margin_ms(int(remaining))
+            margin = self.margin_ms = default_margin_ms(int(remaining))
         inv.thread_id = get_ident()
-        _watchdog.arm(inv, now + max(0.0, remaining - margin) / 1000)
+        _watchdog.arm(inv, (deadline_ms - margin) / 1000)
+
+    @staticmethod
+    def _deadline_from_remaining(context: object) -> int | None:
+        remaining_fn = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining_fn is None:
+            return None
+        remaining = remaining_fn()
+        if not isinstance(remaining, (int, float)) or remaining <= 0:
+            return None
+        return int(time.time() * 1000 + remaining)
 
     def finish(self, inv: Invocation) -> None:
         _watchdog.disarm(inv)
