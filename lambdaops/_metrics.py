@@ -110,9 +110,6 @@ class MetricSet:
         self.properties: dict[str, Any] = {}
         self.warned: set[str] = set()
 
-    def __bool__(self) -> bool:
-        return bool(self.metrics)
-
 
 def _store(scope: Scope) -> MetricSet:
     store: MetricSet | None = scope.metrics
@@ -159,7 +156,9 @@ class Metrics:
                 _validated.clear()
             _validated.add(key)
         scope = current()
-        store = scope.metrics or _store(scope)
+        store = scope.metrics
+        if store is None:
+            store = _store(scope)
         if (type(value) is not int and type(value) is not float) and (
             isinstance(value, bool) or not isinstance(value, (int, float))
         ):
@@ -253,16 +252,18 @@ def take_documents(
     Timeout). With ``for_outcome`` the last document is to be merged into the
     outcome record, which already carries request id, trace id and service.
     """
-    store = scope.metrics
+    store: MetricSet | None = scope.metrics
     scope.metrics = None
     outside = _scope._process
-    if outside is not None and outside is not scope and outside.metrics:
+    if outside is not None and outside is not scope and outside.metrics is not None:
         store = _merge(outside.metrics, store)
         outside.metrics = None
-    if not store and not extra:
-        return []
     if store is None:
+        if not extra:
+            return []
         store = MetricSet()
+    elif not store.metrics and not extra:
+        return []
     for name, value in (extra or {}).items():
         store.metrics.setdefault(name, _Metric("Count", 60)).values.append(value)
     config = scope.config
@@ -297,6 +298,26 @@ def take_documents(
     return docs
 
 
+def _single(config: Config, name: str, metric: _Metric) -> str:
+    """The most common invocation of all: one business metric with one value, merged into
+    the outcome record. Everything but the timestamp and the value is cached."""
+    key = (id(config), name, metric.unit, metric.resolution)
+    cached = _single_cache.get(key)
+    if cached is None or cached[0] is not config:
+        dims, _, tail_dims_json = _default_dimensions(config)
+        directive = _directive(
+            config.namespace, tuple(dims), ((name, metric.unit, metric.resolution),)
+        )
+        tail = f"{tail_dims_json}," if tail_dims_json else ""
+        cached = (config, f',"CloudWatchMetrics":{directive}}},{tail}{quote(name)}:')
+        if len(_single_cache) >= 256:
+            _single_cache.clear()
+        _single_cache[key] = cached
+    value = metric.values[0]
+    number = str(value) if type(value) is int else repr(value)
+    return f'"_aws":{{"Timestamp":{time.time_ns() // 1_000_000}{cached[1]}{number}'
+
+
 def _one_document(
     config: Config, metrics: dict[str, _Metric], scope: Scope, for_outcome: bool
 ) -> str | None:
@@ -304,6 +325,10 @@ def _one_document(
     one document (≤100 metrics, ≤100 values each). ``None`` when it does not apply."""
     if len(metrics) > MAX_METRICS:
         return None
+    if len(metrics) == 1 and for_outcome:
+        ((name, metric),) = metrics.items()
+        if len(metric.values) == 1:
+            return _single(config, name, metric)
     shape = []
     members = []
     for name, metric in metrics.items():
@@ -369,6 +394,7 @@ def _merge(first: MetricSet, second: MetricSet | None) -> MetricSet:
 
 
 _directives: dict[tuple[Any, ...], str] = {}
+_single_cache: dict[tuple[Any, ...], tuple[Config, str]] = {}
 
 
 def _directive(
@@ -460,6 +486,22 @@ class MetricsSignal:
     start = None
 
     def finish(self, inv: Invocation) -> None:
+        store = inv.metrics
+        if (
+            store is not None
+            and self.merge_into_outcome
+            and len(store.metrics) == 1
+            and not inv.cold_start
+            and inv.outcome != "timeout"
+            and not store.dimensions
+            and not store.properties
+            and (_scope._process is None or _scope._process.metrics is None)
+        ):
+            ((name, metric),) = store.metrics.items()
+            if len(metric.values) == 1:  # the common case, without the general machinery
+                inv.metrics = None
+                inv.signal_state["emf"] = _single(inv.config, name, metric)
+                return
         extra: dict[str, float] | None = None
         if inv.cold_start or inv.outcome == "timeout":
             extra = {}

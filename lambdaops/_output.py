@@ -28,7 +28,10 @@ def write(line: str) -> None:
     try:
         if _redact._needles:
             line = _redact.redact(line)
-        _sink(line + "\n")
+        if _sink is _stdout:
+            sys.stdout.write(line + "\n")  # the usual case, one call shorter
+        else:
+            _sink(line + "\n")
     except Exception as exc:
         internal_error("output.write", exc)
 
