@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lambdaops.testing import LambdaContext
-
 Handler = Callable[[Any, Any], Any]
 
 EVENT: dict[str, Any] = {
@@ -30,7 +28,27 @@ EVENT: dict[str, Any] = {
     "requestContext": {"requestId": "r-1", "httpMethod": "POST", "stage": "prod"},
     "body": '{"gizmos": 3}',
 }
-_CONTEXTS = [LambdaContext(function_name="bench", timeout_s=3600) for _ in range(4096)]
+
+
+class Context:
+    """The Lambda context as awslambdaric builds it (no lambdaops import: bare stays bare)."""
+
+    function_name = "bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    memory_limit_in_mb = "128"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "2026/01/01/[$LATEST]bench"
+
+    def __init__(self, n: int) -> None:
+        self.aws_request_id = f"8f5c2e1a-0000-4000-8000-{n:012d}"
+        self._epoch_deadline_time_in_ms = int((time.time() + 3600) * 1000)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._epoch_deadline_time_in_ms - int(time.time() * 1000))
+
+
+_CONTEXTS = [Context(n) for n in range(4096)]
 
 
 def trace_headers(sampled: bool, n: int = 4096) -> Callable[[], str]:
