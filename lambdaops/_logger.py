@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
+from collections.abc import Callable
 from random import random
 from typing import Any
 
@@ -247,20 +248,21 @@ class LogSignal:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._rate = config.debug_sample_rate
-        self._buffer = config.debug_buffer if config.log_level > DEBUG else 0
         if config.capture_stdlib:
             # At decoration time the runtime has set up its root handler already.
             from lambdaops import _stdlib
 
             _stdlib.install()
+        # The buffer size comes with the invocation (Lifecycle.buffer_max); only debug
+        # sampling has work to do when an invocation starts.
+        self.start: Callable[[Invocation], None] | None = self._sample if self._rate else None
 
-    def start(self, inv: Invocation) -> None:
-        if self._rate and random() < self._rate:
+    def _sample(self, inv: Invocation) -> None:
+        if random() < self._rate:
             inv.level = DEBUG
+            inv.buffer_max = 0
             inv.log_fields["debug_sampled"] = True
             inv.fragment = None
-        else:
-            inv.buffer_max = self._buffer
 
     def finish(self, inv: Invocation) -> None:
         if inv.outcome != "success" and inv.buffer_max:

@@ -88,7 +88,8 @@ class Invocation(Scope):
         self.log_fields = {"service": config.service}
         self.fragment = None
         self.buffer = None
-        self.buffer_max = 0
+        #: Debug lines to hold back while the level hides them (0: none).
+        self.buffer_max = config.debug_buffer if config.log_level > 10 else 0
         self.evicted = 0
         self.failed = False
         self.metrics = None
