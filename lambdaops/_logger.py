@@ -24,7 +24,22 @@ from lambdaops._scope import Invocation, Scope, current, fragment
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 _NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRITICAL: "CRITICAL"}
-_HEAD = frozenset(("timestamp", "level", "message"))
+#: Every key lambdaops itself puts in a line: a user field named so takes the dict path,
+#: where it wins instead of being written twice.
+_OWN_KEYS = frozenset(
+    (
+        "timestamp",
+        "level",
+        "message",
+        "service",
+        "request_id",
+        "function_name",
+        "cold_start",
+        "xray_trace_id",
+        "correlation_id",
+        "debug_sampled",
+    )
+)
 
 
 class DropEvent(Exception):
@@ -131,7 +146,7 @@ class BoundLogger:
         user = {**self._bound, **fields} if self._bound else fields
         tail = ""
         if user:
-            if not (_HEAD.isdisjoint(user) and scope.log_fields.keys().isdisjoint(user)):
+            if not _OWN_KEYS.isdisjoint(user):
                 return None  # a user field shadows a contract key: let the dict decide
             try:
                 tail = "," + encode(user)[1:-1]
