@@ -29,3 +29,17 @@ def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     _stdlib.uninstall()
     testing.reset()
+
+
+@pytest.fixture(autouse=True)
+def _every_emf_document_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever a test does, every EMF document lambdaops wrote must pass the spec validator."""
+    yield
+    capture = request.node.funcargs.get("lambdaops_capture")
+    if capture is None:
+        return
+    from tests.emf_spec import validate_line
+
+    for line in capture.lines:
+        if '"_aws"' in line:
+            validate_line(line)
