@@ -55,32 +55,24 @@ def _exc_str(exc: BaseException) -> str:
         return safe_repr(exc)
 
 
-def _make_encoder() -> Callable[[object], str]:
-    """The C encoder, built once: ``json.dumps`` rebuilds it on every call.
+def make_encoder(default: Callable[[Any], object]) -> Callable[[object], str]:
+    """The C encoder with ``default``, built once: ``json.dumps`` rebuilds it on every call.
 
-    No circular-reference markers: a cycle ends in ``RecursionError``, which
-    sends the line down the slow path that cuts it.
+    Compact, ASCII-only, NaN refused. No circular-reference markers: a cycle ends in
+    ``RecursionError``, which callers treat as "take the slow path".
     """
     try:
-        from _json import make_encoder
+        from _json import make_encoder as c_make_encoder
     except ImportError:  # pragma: no cover - PyPy and friends
-        return json.JSONEncoder(default=_default, allow_nan=False, separators=(",", ":")).encode
-    c_encode = make_encoder(
-        None,
-        _default,
-        json.encoder.encode_basestring_ascii,
-        None,
-        ":",
-        ",",
-        False,
-        False,
-        False,
+        return json.JSONEncoder(default=default, allow_nan=False, separators=(",", ":")).encode
+    c_encode = c_make_encoder(
+        None, default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False
     )
     join = "".join
     return lambda obj: join(c_encode(obj, 0))
 
 
-_encode = _make_encoder()
+_encode = make_encoder(_default)
 #: A str as a JSON string literal, ASCII-only (C-accelerated).
 quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
 

@@ -553,26 +553,10 @@ def _doc_default(obj: object) -> object:
 
 
 def _make_encoder() -> Any:
-    """The C encoder with :func:`_doc_default`, built once (``json.dumps`` rebuilds it)."""
-    from _json import make_encoder
+    """The C encoder with :func:`_doc_default`, built once."""
+    from lambdaops._render import make_encoder
 
-    c_encode = make_encoder(
-        None,
-        _doc_default,
-        json.encoder.encode_basestring_ascii,
-        None,
-        ":",
-        ",",
-        False,
-        False,
-        False,
-    )
-    join = "".join
-
-    def encode(obj: object) -> str:
-        return join(c_encode(obj, 0))
-
-    return encode
+    return make_encoder(_doc_default)
 
 
 _encode: Any = _make_encoder()
