@@ -149,10 +149,20 @@ def _render_slow(event: Mapping[str, Any], limit: int) -> str:
             if len(line) <= limit:
                 return line
             cap //= 4
-        keep = {k: event.get(k) for k in ("timestamp", "level", "request_id", "service")}
-        keep["message"] = _shorten(str(event.get("message", "")), max(limit // 4, 16))
+        # Still too long: keep the identifying scalars, shortened, and say so. Cutting the
+        # JSON text itself would write an invalid line.
+        keep: dict[str, Any] = {}
+        for key in ("timestamp", "level", "request_id", "service"):
+            value = event.get(key)
+            if isinstance(value, str):
+                keep[key] = value[:64]
+        message = event.get("message", "")
+        keep["message"] = _shorten(
+            message if isinstance(message, str) else safe_repr(message), max(limit // 8, 16)
+        )
         keep["truncated"] = True
-        return _encode(_plain(keep, 256, set(), 0))[:limit]
+        line = _encode(_plain(keep, 256, set(), 0))
+        return line if len(line) <= limit else '{"truncated":true}'
     except Exception as exc:
         return _encode(
             {

@@ -102,3 +102,17 @@ def test_render_never_raises_and_is_valid_json(event: dict[str, object]) -> None
     line = render(event, 2048)
     assert len(line) <= 2048
     assert isinstance(json.loads(line), dict)
+
+
+def test_a_line_that_cannot_fit_is_still_valid_json() -> None:
+    """Found by `make fuzz`: a contract key holding a big structure, a small limit."""
+    fields = {
+        "\x10«C": None,
+        "request_id": {"": None, "\U00079a46G¡": 3.99e16, "0\x07𐀀": [None, 1e16]},
+        "message": "m" * 500,
+    }
+    for limit in (256, 294, 1024):
+        line = render(fields, limit)
+        assert len(line) <= limit
+        assert isinstance(json.loads(line), dict)  # shortened, never cut mid-JSON
+        assert "truncated" in line
