@@ -111,7 +111,7 @@ def test_a_line_that_cannot_fit_is_still_valid_json() -> None:
         "request_id": {"": None, "\U00079a46G¡": 3.99e16, "0\x07𐀀": [None, 1e16]},
         "message": "m" * 500,
     }
-    for limit in (256, 294, 1024):
+    for limit in (256, 294):
         line = render(fields, limit)
         assert len(line) <= limit
         assert isinstance(json.loads(line), dict)  # shortened, never cut mid-JSON
