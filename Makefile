@@ -25,7 +25,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy lambdaops
 
-bench: $(STAMP)
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	@touch $(VENV)/.bench
+
+bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick,)
 
 soak: $(STAMP)

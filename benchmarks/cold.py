@@ -21,6 +21,13 @@ VARIANTS = {
     "lambdaops": "lambdaops_app.handler",
     "powertools": "powertools_app.handler",
 }
+try:  # Datadog's wrapper where installable: `make bench` installs the `bench` extra
+    import importlib.util
+
+    if importlib.util.find_spec("datadog_lambda") is not None:
+        VARIANTS["datadog"] = "datadog_app.handler"
+except ImportError:  # pragma: no cover
+    pass
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 
 
