@@ -150,9 +150,16 @@ def import_breakdown(top: int = 12) -> list[tuple[str, float]]:
     site) already loaded are not lambdaops' cost in a Lambda process.
     """
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c",
-         "import awslambdaric.bootstrap, awslambdaric.lambda_runtime_client; import lambdaops"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import awslambdaric.bootstrap, awslambdaric.lambda_runtime_client; import lambdaops",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
         env=dict(os.environ, LAMBDA_TASK_ROOT="/var/task"),
     )
     entries = []

@@ -209,7 +209,8 @@ WARM: dict[str, tuple[Callable[[], Handler], bool]] = {
     "lambdaops all, sampled": (lambdaops_handler, True),
     "lambdaops all, no outcome record": (lambda: lambdaops_handler(outcome=False), False),
     "lambdaops logs+metric+outcome, trace off": (
-        lambda: lambdaops_handler(traced=False, trace=False), False
+        lambda: lambdaops_handler(traced=False, trace=False),
+        False,
     ),
     "powertools full, unsampled": (powertools_full, False),
     "powertools full, sampled": (powertools_full, True),
