@@ -487,6 +487,14 @@ class MetricsSignal:
 
     def finish(self, inv: Invocation) -> None:
         store = inv.metrics
+        outside = _scope._process
+        if (
+            store is None
+            and not inv.cold_start
+            and inv.outcome != "timeout"
+            and (outside is None or outside.metrics is None)
+        ):
+            return  # nothing to write: most invocations of most functions
         if (
             store is not None
             and self.merge_into_outcome
@@ -495,7 +503,7 @@ class MetricsSignal:
             and inv.outcome != "timeout"
             and not store.dimensions
             and not store.properties
-            and (_scope._process is None or _scope._process.metrics is None)
+            and (outside is None or outside.metrics is None)
         ):
             ((name, metric),) = store.metrics.items()
             if len(metric.values) == 1:  # the common case, without the general machinery
