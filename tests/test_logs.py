@@ -322,3 +322,31 @@ def test_broken_stdout_never_breaks_the_handler(capsys: pytest.CaptureFixture[st
         _output.set_sink(previous)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "BrokenPipeError" in err[0]
+
+
+def test_structlog_users_get_the_invocation_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    import structlog
+
+    from lambdaops.structlog_processors import add_invocation_fields
+
+    structlog.configure(
+        processors=[add_invocation_fields, structlog.processors.JSONRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
+    try:
+
+        @instrument(service="sl")
+        def handler(event: Any, context: Any) -> None:
+            structlog.get_logger().info("via structlog", request_id_override=False)
+
+        ctx = LambdaContext()
+        handler({"correlation_id": "c-9"}, ctx)
+    finally:
+        structlog.reset_defaults()
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if "structlog" in line
+    ]
+    (rec,) = lines
+    assert rec["request_id"] == ctx.aws_request_id and rec["service"] == "sl"
+    assert rec["cold_start"] is True and rec["correlation_id"] == "c-9"
