@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +123,13 @@ def run(args: argparse.Namespace) -> int:
                     with lock:
                         slots.append(slot)
 
-            with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+            with (
+                ThreadPoolExecutor(max_workers=args.concurrency) as pool,
+                printer.progress(len(plan)) as advance,
+            ):
                 for local in pool.map(one, plan):
                     printer.invocation(local, runner.waterfall(local))
+                    advance()
     finally:
         if log is not None:
             log.close()
@@ -143,6 +149,18 @@ class Printer:
             self.console: Any = Console(highlight=False)
         except ImportError:  # pragma: no cover - rich is in the local extra
             self.console = None
+
+    @contextmanager
+    def progress(self, total: int) -> Iterator[Callable[[], None]]:
+        """A progress bar over the invocations (rich, on a terminal); yields ``advance()``."""
+        if self.console is None or not self.console.is_terminal:
+            yield lambda: None
+            return
+        from rich.progress import Progress
+
+        with Progress(console=self.console, transient=True) as bar:
+            task = bar.add_task("invoking", total=total)
+            yield lambda: bar.advance(task)
 
     def out(self, text: str, style: str | None = None) -> None:
         if self.console is not None:
