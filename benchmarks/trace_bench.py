@@ -19,21 +19,19 @@ per call of a decorated function with no sampled invocation.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import platform
-import random
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
 from _harness import Result, measure
+from scenarios import trace_headers
 
 _DRAIN = """
 import socket, sys
@@ -59,17 +57,6 @@ def start_drop() -> tuple[socket.socket, str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     return sock, f"127.0.0.1:{sock.getsockname()[1]}"
-
-
-def headers(sampled: int, n: int = 4096) -> Callable[[], str]:
-    """A new trace header per invocation, cycling through ``n`` pre-made ones."""
-    rnd = random.Random(sampled)
-    made = [
-        f"Root=1-{int(time.time()):08x}-{rnd.getrandbits(96):024x};"
-        f"Parent={rnd.getrandbits(64):016x};Sampled={sampled}"
-        for _ in range(n)
-    ]
-    return itertools.cycle(made).__next__
 
 
 EVENT: dict[str, Any] = {"orderId": "o-1", "items": 3}
@@ -233,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives for the whole run
     try:
-        sampled, unsampled = headers(1), headers(0)
+        sampled, unsampled = trace_headers(True), trace_headers(False)
         invocations = {
             "bare": invocation(bare(), sampled),
             "lambdaops, trace off": invocation(lambdaops_handler(False), sampled),

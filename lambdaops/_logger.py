@@ -228,7 +228,6 @@ def hold(scope: Scope, event: dict[str, Any]) -> None:
 
 def fail(scope: Scope) -> None:
     """The invocation failed: write its buffered debug lines, then stop buffering."""
-    scope.failed = True
     buffer = scope.buffer
     scope.buffer = None
     scope.buffer_max = 0

@@ -11,7 +11,6 @@ variables), else the process scope.
 from __future__ import annotations
 
 import contextvars
-import os
 from collections import deque
 from typing import Any
 
@@ -27,7 +26,6 @@ class Scope:
         "buffer_max",
         "config",
         "evicted",
-        "failed",
         "fragment",
         "level",
         "log_fields",
@@ -45,7 +43,6 @@ class Scope:
         #: How many hidden debug lines to hold; 0 when not buffering.
         self.buffer_max = 0
         self.evicted = 0
-        self.failed = False
         #: Pending metrics (a ``_metrics.MetricSet``), created on first use.
         self.metrics: Any = None
 
@@ -91,7 +88,6 @@ class Invocation(Scope):
         #: Debug lines to hold back while the level hides them (0: none).
         self.buffer_max = config.debug_buffer if config.log_level > 10 else 0
         self.evicted = 0
-        self.failed = False
         self.metrics = None
         self.event = event
         self.context = context
@@ -220,9 +216,3 @@ def reset_process_scope() -> None:
     global _process
     _process = None
 
-
-def env_int(name: str, default: int = 0) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default

@@ -38,8 +38,8 @@ class Report:
     items_failed: int = 0
     cost_usd: float = 0.0
     metrics: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    first_timestamp: float | None = None
-    timeline: list[tuple[int, str, float]] = field(default_factory=list)
+    #: Each attempt's outcome, in log order (for the availability-over-time plot).
+    outcomes: list[str] = field(default_factory=list)
 
     # -- derived figures ------------------------------------------------------
     @property
@@ -183,10 +183,7 @@ def _add_outcome(report: Report, rec: dict[str, Any]) -> None:
     cost = rec.get("estimated_cost_usd")
     if isinstance(cost, (int, float)):
         report.cost_usd += cost
-    stamp = rec.get("_aws", {}).get("Timestamp") if isinstance(rec.get("_aws"), dict) else None
-    report.timeline.append((len(report.timeline), str(outcome), float(duration or 0.0)))
-    if stamp and report.first_timestamp is None:
-        report.first_timestamp = stamp
+    report.outcomes.append(str(outcome))
 
 
 def _pct(value: float | None) -> str:
@@ -265,10 +262,10 @@ def plot(report: Report, path: str) -> None:
     left.legend()
     ok = 0
     xs, ys = [], []
-    for i, outcome, _ in report.timeline:
+    for n, outcome in enumerate(report.outcomes, start=1):
         ok += outcome == "success"
-        xs.append(i + 1)
-        ys.append(ok / (i + 1) * 100)
+        xs.append(n)
+        ys.append(ok / n * 100)
     right.plot(xs, ys, marker="o", color="#2a9d4b")
     right.set_ylim(0, 105)
     right.set_xlabel("invocation")

@@ -161,33 +161,43 @@ def check_invocations(env: Environment) -> None:
     ]
 
 
-def test_handler_redirection(sandbox: Sandbox, envs: list[Environment]) -> None:
+def redirected(sandbox: Sandbox, envs: list[Environment], original: str) -> Environment:
+    """The handler redirect: Lambda's managed runtimes have /opt/python on the path."""
     env = Environment(
         "lambdaops.wrapper.handler",
         code_dir=sandbox.task,
         function_name="layer-fn",
         python=str(sandbox.python),
-        # Lambda's managed runtimes have /opt/python on the path.
         env={
-            "LAMBDAOPS_HANDLER": "plain_app.handler",
+            "LAMBDAOPS_HANDLER": original,
             "PYTHONPATH": os.pathsep.join([str(sandbox.task), str(sandbox.opt / "python")]),
         },
     )
     envs.append(env)
+    return env
+
+
+def wrapped(sandbox: Sandbox, envs: list[Environment], handler: str, style: str) -> Environment:
+    """The exec wrapper: only the function's code on the path, the wrapper adds python/."""
+    env = Environment(
+        handler,
+        code_dir=sandbox.task,
+        function_name="layer-fn",
+        python=str(launcher(sandbox, style)),
+        env={"PYTHONPATH": str(sandbox.task)},
+    )
+    envs.append(env)
+    return env
+
+
+def test_handler_redirection(sandbox: Sandbox, envs: list[Environment]) -> None:
+    env = redirected(sandbox, envs, "plain_app.handler")
     check_invocations(env)
 
 
 @pytest.mark.parametrize("style", ["container", "managed"])
 def test_exec_wrapper(sandbox: Sandbox, envs: list[Environment], style: str) -> None:
-    env = Environment(
-        "plain_app.handler",
-        code_dir=sandbox.task,
-        function_name="layer-fn",
-        python=str(launcher(sandbox, style)),
-        # Only the function's code: the wrapper adds the layer's python/ itself.
-        env={"PYTHONPATH": str(sandbox.task)},
-    )
-    envs.append(env)
+    env = wrapped(sandbox, envs, "plain_app.handler", style)
     check_invocations(env)
     assert not any("lambdaops-wrapper:" in text for _, _, text in env.lines)
 
@@ -195,14 +205,7 @@ def test_exec_wrapper(sandbox: Sandbox, envs: list[Environment], style: str) -> 
 def test_exec_wrapper_keeps_a_decorated_handler_as_it_is(
     sandbox: Sandbox, envs: list[Environment]
 ) -> None:
-    env = Environment(
-        "decorated_app.handler",
-        code_dir=sandbox.task,
-        function_name="layer-fn",
-        python=str(launcher(sandbox, "container")),
-        env={"PYTHONPATH": str(sandbox.task)},
-    )
-    envs.append(env)
+    env = wrapped(sandbox, envs, "decorated_app.handler", "container")
     result = env.invoke({})
     assert result.status == "success" and result.json() == {"decorated": True}
     outcomes = [r for r in json_lines(env.lines_since(0)) if "outcome" in r]
@@ -213,17 +216,7 @@ def test_exec_wrapper_keeps_a_decorated_handler_as_it_is(
 def test_redirection_names_a_handler_that_cannot_be_imported(
     sandbox: Sandbox, envs: list[Environment]
 ) -> None:
-    env = Environment(
-        "lambdaops.wrapper.handler",
-        code_dir=sandbox.task,
-        function_name="layer-fn",
-        python=str(sandbox.python),
-        env={
-            "LAMBDAOPS_HANDLER": "missing_app.handler",
-            "PYTHONPATH": os.pathsep.join([str(sandbox.task), str(sandbox.opt / "python")]),
-        },
-    )
-    envs.append(env)
+    env = redirected(sandbox, envs, "missing_app.handler")
     result = env.invoke({})
     assert result.status == "init_error"
     error: dict[str, Any] = env.init_error or {}
