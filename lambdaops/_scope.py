@@ -215,4 +215,3 @@ def reset_process_scope() -> None:
     """Re-read the environment for the process scope (tests, config changes)."""
     global _process
     _process = None
-
