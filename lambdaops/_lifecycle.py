@@ -23,15 +23,33 @@ from lambdaops._scope import Invocation, _current, enter, leave
 
 
 class Signal(Protocol):
-    """What a signal provides to the lifecycle."""
+    """What a signal provides to the lifecycle.
+
+    ``start`` and ``finish`` may be ``None``: a signal with nothing to do at one
+    end costs nothing there. A signal with ``sampled_only = True`` (tracing) is
+    called only for invocations whose trace header says X-Ray samples them.
+    """
 
     name: str
 
     @property
-    def start(self) -> Callable[[Invocation], None] | None:
-        """Called as the invocation starts; ``None`` for a signal with nothing to do then."""
+    def start(self) -> Callable[[Invocation], None] | None: ...
 
-    def finish(self, inv: Invocation) -> None: ...
+    @property
+    def finish(self) -> Callable[[Invocation], None] | None: ...
+
+
+Phase = tuple[tuple[str, Callable[[Invocation], None]], ...]
+
+
+def _phase(signals: tuple[Signal, ...], which: str, sampled: bool) -> Phase:
+    """The (name, method) pairs one end of an invocation calls, in signal order."""
+    out = []
+    for signal in signals:
+        method = getattr(signal, which, None)
+        if method is not None and (sampled or not getattr(signal, "sampled_only", False)):
+            out.append((signal.name, method))
+    return tuple(out)
 
 
 def build_signals(config: Config) -> tuple[Signal, ...]:
@@ -81,6 +99,7 @@ class _ProcessEnv:
 _ENV = _ProcessEnv()
 _TRACE_KEY = os.fsencode("_X_AMZN_TRACE_ID") if os.name != "nt" else "_X_AMZN_TRACE_ID"
 _environ_data: Any = getattr(os.environ, "_data", None)
+_SAMPLED = "Sampled=1"
 
 
 def trace_header() -> str | None:
@@ -125,8 +144,11 @@ class Lifecycle:
         "_name",
         "_name_raw",
         "config",
+        "finishers",
+        "finishers_sampled",
         "signals",
         "starters",
+        "starters_sampled",
     )
 
     def __init__(self, config: Config) -> None:
@@ -135,70 +157,62 @@ class Lifecycle:
         self._name = ""
         self._memory_raw: Any = object()
         self._memory = 0
-        self.signals = build_signals(config)
-        #: Signals with work to do at the start (``start = None`` means none).
-        self.starters = tuple(s for s in self.signals if s.start is not None)
+        self.plan(build_signals(config))
+
+    def plan(self, signals: tuple[Signal, ...]) -> None:
+        """Run ``signals``: work out once which of them each end of an invocation calls."""
+        self.signals = signals
+        self.starters = _phase(signals, "start", sampled=False)
+        self.starters_sampled = _phase(signals, "start", sampled=True)
+        self.finishers = _phase(signals, "finish", sampled=False)
+        self.finishers_sampled = _phase(signals, "finish", sampled=True)
 
     # -- begin ----------------------------------------------------------------
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation | None:
-        """Build the invocation and start every signal; ``None`` means pass through."""
+        """Describe the invocation, enter it and start every signal; ``None``: pass through."""
+        global _cold_start
         if _current.get() is not None:
             return None  # a handler called from inside another: one invocation
         try:
-            event = args[0] if args else kwargs.get("event")
-            context = args[1] if len(args) > 1 else kwargs.get("context")
-            inv = self._describe(event, context)
+            if len(args) >= 2:
+                event, context = args[0], args[1]
+            else:
+                event = args[0] if args else kwargs.get("event")
+                context = args[1] if len(args) > 1 else kwargs.get("context")
+            request_id = getattr(context, "aws_request_id", None)
+            if type(request_id) is not str:
+                request_id = str(request_id or "")
+            # Function name and memory are the same for every invocation of a process:
+            # the context's values are checked against the last ones seen, converted once.
+            name = getattr(context, "function_name", None)
+            if name is not self._name_raw:
+                self._name_raw = name
+                self._name = str(name or _ENV.function_name)
+            inv = Invocation(self.config, event, context, self, request_id, self._name, _cold_start)
+            _cold_start = False
+            memory = getattr(context, "memory_limit_in_mb", None)
+            if memory is not self._memory_raw:
+                self._memory_raw = memory
+                try:
+                    self._memory = int(memory) if memory else _ENV.memory_limit_mb
+                except (TypeError, ValueError):
+                    self._memory = _ENV.memory_limit_mb
+            inv.memory_limit_mb = self._memory
+            inv.trigger, inv.correlation_id, inv.attempt, inv.batch_size = inspect_event(event)
+            header = inv.trace_header = trace_header()
+            if header:
+                inv.xray_trace_id = trace_root(header)
+                inv.sampled = _SAMPLED in header
+            inv.started_ns = time.perf_counter_ns()
         except Exception as exc:
             internal_error("lifecycle.begin", exc)
             return None
-        for signal in self.starters:
+        enter(inv)  # before the signals start: the watchdog finds armed invocations here
+        for name, start in self.starters_sampled if inv.sampled else self.starters:
             try:
-                signal.start(inv)  # type: ignore[misc]  # starters have one
+                start(inv)
             except Exception as exc:
-                internal_error(f"{signal.name}.start", exc)
-        return inv
-
-    def _describe(self, event: Any, context: Any) -> Invocation:
-        global _cold_start
-        inv = Invocation(self.config, event, context, self)
-        inv.started_ns = time.perf_counter_ns()
-        inv.cold_start = cold = _cold_start
-        _cold_start = False
-        request_id = getattr(context, "aws_request_id", None)
-        if type(request_id) is not str:
-            request_id = str(request_id or "")
-        inv.request_id = request_id
-        # Function name and memory are the same for every invocation of a process: the
-        # context's values are checked against the last ones seen and converted once.
-        name = getattr(context, "function_name", None)
-        if name is not self._name_raw:
-            self._name_raw = name
-            self._name = str(name or _ENV.function_name)
-        inv.function_name = self._name
-        memory = getattr(context, "memory_limit_in_mb", None)
-        if memory is not self._memory_raw:
-            self._memory_raw = memory
-            try:
-                self._memory = int(memory) if memory else _ENV.memory_limit_mb
-            except (TypeError, ValueError):
-                self._memory = _ENV.memory_limit_mb
-        inv.memory_limit_mb = self._memory
-        inv.trace_header = header = trace_header()
-        info = inspect_event(event)
-        inv.trigger = info.trigger
-        inv.correlation_id = correlation = info.correlation_id
-        inv.attempt = info.attempt
-        inv.batch_size = info.batch_size
-        fields = inv.log_fields
-        fields["request_id"] = request_id
-        fields["function_name"] = self._name
-        fields["cold_start"] = cold
-        if header:
-            inv.xray_trace_id = root = trace_root(header)
-            if root:
-                fields["xray_trace_id"] = root
-        if correlation:
-            fields["correlation_id"] = correlation
+                internal_error(f"{name}.start", exc)
         return inv
 
     # -- end ------------------------------------------------------------------
@@ -217,14 +231,15 @@ class Lifecycle:
             inv.outcome = outcome or ("success" if error is None else "error")
         inv.ended_ns = ended_ns
         inv.result = result
-        inv.error = error
-        if error is not None and _redact._needles:
-            _redact.scrub_exception(error)  # secrets must not reach the runtime's error report
-        for signal in self.signals:
+        if error is not None:
+            inv.error = error
+            if _redact._needles:
+                _redact.scrub_exception(error)  # secrets must not reach the runtime's report
+        for name, finish in self.finishers_sampled if inv.sampled else self.finishers:
             try:
-                signal.finish(inv)
+                finish(inv)
             except Exception as exc:
-                internal_error(f"{signal.name}.finish", exc)
+                internal_error(f"{name}.finish", exc)
 
     # -- run ------------------------------------------------------------------
     def wrap(
@@ -238,15 +253,14 @@ class Lifecycle:
         inv = self.begin(args, kwargs)
         if inv is None:
             return handler(*args, **kwargs)
-        token = enter(inv)
         try:
             result = handler(*args, **kwargs)
         except BaseException as exc:
             self.end(inv, None, exc)
-            leave(inv, token)
+            leave(inv)
             raise
         self.end(inv, result, None)
-        leave(inv, token)
+        leave(inv)
         return result
 
     async def wrap_async(
@@ -260,15 +274,14 @@ class Lifecycle:
         inv = self.begin(args, kwargs)
         if inv is None:
             return await handler(*args, **kwargs)
-        token = enter(inv)
         try:
             result = await handler(*args, **kwargs)
         except BaseException as exc:
             self.end(inv, None, exc)
-            leave(inv, token)
+            leave(inv)
             raise
         self.end(inv, result, None)
-        leave(inv, token)
+        leave(inv)
         return result
 
 

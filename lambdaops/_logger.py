@@ -18,9 +18,11 @@ from typing import Any
 
 from lambdaops import _output
 from lambdaops._config import Config
-from lambdaops._render import encode, exception_fields, iso_timestamp, quote, render
+from lambdaops._render import encode_chunks, exception_fields, iso_timestamp, quote, render
 from lambdaops._report import internal_error
-from lambdaops._scope import Invocation, Scope, current, fragment
+from lambdaops._scope import Invocation, Scope, _current, current, fragment
+
+join = "".join
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 _NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRITICAL: "CRITICAL"}
@@ -116,7 +118,7 @@ class BoundLogger:
     # -- the pipeline ---------------------------------------------------------
     def _log(self, level: int, message: object, fields: dict[str, Any]) -> None:
         try:
-            scope = current()
+            scope = _current.get() or current()
             if level < scope.level:
                 if scope.buffer_max:
                     hold(scope, self._event(scope, level, message, fields))
@@ -142,20 +144,19 @@ class BoundLogger:
         The invocation's own fields are encoded once per invocation
         (``scope.fragment``); only the caller's fields are encoded per line.
         """
-        prefix = scope.fragment or fragment(scope)
         user = {**self._bound, **fields} if self._bound else fields
         tail = ""
         if user:
             if not _OWN_KEYS.isdisjoint(user):
                 return None  # a user field shadows a contract key: let the dict decide
             try:
-                tail = "," + encode(user)[1:-1]
+                tail = "," + join(encode_chunks(user, 0))[1:-1]
             except Exception:
                 return None  # NaN, cycles, depth: the slow path copes
-        text = message if type(message) is str else _as_message(message)
         line = (
             f'{{"timestamp":"{iso_timestamp()}","level":"{_NAMES.get(level) or _level_name(level)}"'
-            f',"message":{quote(text)},{prefix}{tail}}}'
+            f',"message":{quote(message if type(message) is str else _as_message(message))}'
+            f",{scope.fragment or fragment(scope)}{tail}}}"
         )
         return line if len(line) <= scope.config.max_line_bytes else None
 
@@ -275,7 +276,8 @@ class LogSignal:
         if random() < self._rate:
             inv.level = DEBUG
             inv.buffer_max = 0
-            inv.log_fields["debug_sampled"] = True
+            inv.debug_sampled = True
+            inv.fields = None
             inv.fragment = None
 
     def finish(self, inv: Invocation) -> None:

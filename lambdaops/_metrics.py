@@ -508,7 +508,7 @@ class MetricsSignal:
             ((name, metric),) = store.metrics.items()
             if len(metric.values) == 1:  # the common case, without the general machinery
                 inv.metrics = None
-                inv.signal_state["emf"] = _single(inv.config, name, metric)
+                inv.emf = _single(inv.config, name, metric)
                 return
         extra: dict[str, float] | None = None
         if inv.cold_start or inv.outcome == "timeout":
@@ -521,6 +521,6 @@ class MetricsSignal:
         if not docs:
             return
         if self.merge_into_outcome:
-            inv.signal_state["emf"] = docs.pop()
+            inv.emf = docs.pop()
         for doc in docs:
             _output.write("{" + doc + "}")

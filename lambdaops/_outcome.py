@@ -15,7 +15,7 @@ from typing import Any
 
 from lambdaops import _output
 from lambdaops._config import Config
-from lambdaops._render import encode, quote
+from lambdaops._render import THREE_DIGITS, encode, quote
 from lambdaops._scope import Invocation, fragment
 
 #: USD per GB-second by architecture, and per request (us-east-1 list prices).
@@ -72,21 +72,31 @@ class OutcomeSignal:
         self._max_rss_mb = _max_rss_reader()
         self._memory = -1
         self._price_per_ms = 0.0
+        #: estimated_cost_usd as text by billed milliseconds, for the current memory size
+        self._costs: dict[int, str] = {}
         self._rss = 0
         self._rss_read_ns = 0
 
-    def start(self, inv: Invocation) -> None:
-        # Lambda retries an invocation under the same request id only when it was invoked
-        # asynchronously; synchronous sources (API Gateway, ALB, URLs) and pollers (SQS,
-        # streams, Kafka, which count redeliveries themselves) never do.
+    #: Nothing to do as an invocation starts: the record is written as it ends.
+    start = None
+
+    def _attempt(self, inv: Invocation) -> int:
+        """The attempt number, counting earlier invocations of the same request id here.
+
+        Lambda retries an invocation under the same request id only when it was invoked
+        asynchronously; synchronous sources (API Gateway, ALB, URLs) and pollers (SQS,
+        streams, Kafka, which count redeliveries themselves) never do.
+        """
+        attempt = inv.attempt
         if not inv.request_id or inv.trigger in _NEVER_RETRIED_BY_ID:
-            return
+            return attempt
         previous = self._seen.get(inv.request_id)
         if previous is not None:
-            inv.attempt = max(inv.attempt, previous + 1)
-        self._seen[inv.request_id] = inv.attempt
+            attempt = inv.attempt = max(attempt, previous + 1)
+        self._seen[inv.request_id] = attempt
         if len(self._seen) > _SEEN_REQUESTS:
             del self._seen[next(iter(self._seen))]  # dicts keep insertion order: the oldest
+        return attempt
 
     def finish(self, inv: Invocation) -> None:
         _output.write(self.line(inv))
@@ -99,55 +109,59 @@ class OutcomeSignal:
         """The outcome record as one JSON line, assembled from pre-encoded members.
 
         Every invocation pays for this, so the members are formatted directly
-        (strings through the C string encoder) instead of building a dict and
-        encoding it; only the variable-shaped parts go through the encoder.
+        (strings through the C string encoder, numbers from cached text) instead
+        of building a dict and encoding it.
         """
         elapsed_us = (inv.ended_ns - inv.started_ns) // 1000
-        # milliseconds with three decimals, formatted from integers (exact, and cheap)
-        duration_ms = f"{elapsed_us // 1000}.{elapsed_us % 1000:03d}"
         billed = -(-elapsed_us // 1000) or 1  # rounded up to the millisecond, at least 1
-        memory = inv.memory_limit_mb
-        if memory != self._memory:
-            self._memory = memory
-            self._price_per_ms = memory / 1024 / 1000 * self._price
-        cost = round(billed * self._price_per_ms + PRICE_PER_REQUEST, 12)
+        if inv.memory_limit_mb != self._memory:
+            self._memory = inv.memory_limit_mb
+            self._price_per_ms = self._memory / 1024 / 1000 * self._price
+            self._costs.clear()
+        cost = self._costs.get(billed)
+        if cost is None:
+            cost = repr(round(billed * self._price_per_ms + PRICE_PER_REQUEST, 12))
+            if len(self._costs) >= 1024:
+                self._costs.clear()
+            self._costs[billed] = cost
         if inv.ended_ns - self._rss_read_ns > _RSS_REFRESH_NS:  # peak RSS only grows
             self._rss = self._max_rss_mb()
             self._rss_read_ns = inv.ended_ns
-        rss = self._rss
-        # request_id, service, function_name, cold_start, xray_trace_id and
+        # service, function_name, cold_start, request_id, xray_trace_id and
         # correlation_id: the members every log line of the invocation carries too.
-        parts = [
+        line = (
             f'{{"outcome":"{inv.outcome}",{inv.fragment or fragment(inv)}'
-            f',"duration_ms":{duration_ms},"billed_duration_ms":{billed}'
-            f',"memory_limit_mb":{memory},"max_memory_used_mb":{rss}'
-            f',"estimated_cost_usd":{cost!r},"trigger":"{inv.trigger}"'
-            f',"attempt":{inv.attempt}'
-        ]
+            f',"duration_ms":{elapsed_us // 1000}.{THREE_DIGITS[elapsed_us % 1000]}'
+            f',"billed_duration_ms":{billed},"memory_limit_mb":{self._memory}'
+            f',"max_memory_used_mb":{self._rss},"estimated_cost_usd":{cost}'
+            f',"trigger":"{inv.trigger}","attempt":{self._attempt(inv)}'
+        )
         error = inv.error
         if error is not None:
-            parts.append(f',"error_type":{quote(type(error).__name__)}')
-            parts.append(f',"error_message":{quote(_message(error))}')
+            line += (
+                f',"error_type":{quote(type(error).__name__)}'
+                f',"error_message":{quote(_message(error))}'
+            )
         elif inv.outcome == "timeout":
-            parts.append(
+            line += (
                 ',"error_type":"Timeout","error_message":'
                 '"the handler was still running at the deadline margin"'
             )
             if inv.stack:
                 top = inv.stack[-1]
                 stuck = f"{top['function']} ({top['file']}:{top['line']})"
-                parts.append(f',"stuck_in":{quote(stuck)},"stack":{encode(inv.stack)}')
+                line += f',"stuck_in":{quote(stuck)},"stack":{encode(inv.stack)}'
         result = inv.result
-        if type(result) is dict and isinstance(result.get("batchItemFailures"), list):
-            failed = len(result["batchItemFailures"])
-            items = inv.batch_size if inv.batch_size is not None else failed
-            parts.append(f',"items":{items},"items_failed":{failed}')
-        emf = inv.signal_state.pop("emf", None)
-        if emf:
-            parts.append("," + emf + "}")
-        else:
-            parts.append("}")
-        return "".join(parts)
+        if type(result) is dict and "batchItemFailures" in result:
+            failures = result["batchItemFailures"]
+            if isinstance(failures, list):
+                items = inv.batch_size if inv.batch_size is not None else len(failures)
+                line += f',"items":{items},"items_failed":{len(failures)}'
+        emf = inv.emf
+        if emf is not None:
+            inv.emf = None
+            return line + "," + emf + "}"
+        return line + "}"
 
 
 def _message(error: BaseException) -> str:

@@ -459,7 +459,8 @@ class Parameters:
         from lambdaops._scope import current_invocation
 
         inv = current_invocation()
-        found = inv.signal_state.get("params") if inv is not None else None
+        state = inv.signal_state if inv is not None else None
+        found = state.get("params") if state else None
         return found if isinstance(found, Injected) else Injected({}, {})
 
     def clear(self) -> None:
@@ -1029,6 +1030,8 @@ class ParamsSignal:
                 f"declared parameters could not be loaded: {type(exc).__name__}: {exc}"
             )
             injected = Injected({}, dict.fromkeys(self.specs, failure))
+        if inv.signal_state is None:
+            inv.signal_state = {}
         inv.signal_state["params"] = injected
         context = inv.context
         if context is not None:
@@ -1037,5 +1040,4 @@ class ParamsSignal:
             except Exception:
                 pass  # a context that refuses attributes: params.injected() still works
 
-    def finish(self, inv: Any) -> None:
-        pass
+    finish = None

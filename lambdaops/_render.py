@@ -55,8 +55,9 @@ def _exc_str(exc: BaseException) -> str:
         return safe_repr(exc)
 
 
-def make_encoder(default: Callable[[Any], object]) -> Callable[[object], str]:
-    """The C encoder with ``default``, built once: ``json.dumps`` rebuilds it on every call.
+def make_chunk_encoder(default: Callable[[Any], object]) -> Callable[[object, int], Any]:
+    """The C encoder with ``default``, built once (``json.dumps`` rebuilds it on every
+    call): ``encoder(obj, 0)`` gives the JSON text in pieces, for ``"".join``.
 
     Compact, ASCII-only, NaN refused. No circular-reference markers: a cycle ends in
     ``RecursionError``, which callers treat as "take the slow path".
@@ -64,22 +65,31 @@ def make_encoder(default: Callable[[Any], object]) -> Callable[[object], str]:
     try:
         from _json import make_encoder as c_make_encoder
     except ImportError:  # pragma: no cover - PyPy and friends
-        return json.JSONEncoder(default=default, allow_nan=False, separators=(",", ":")).encode
-    c_encode = c_make_encoder(
+        encoder = json.JSONEncoder(default=default, allow_nan=False, separators=(",", ":"))
+        return lambda obj, _level: (encoder.encode(obj),)
+    return c_make_encoder(
         None, default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False
     )
+
+
+def make_encoder(default: Callable[[Any], object]) -> Callable[[object], str]:
+    """Like :func:`make_chunk_encoder`, giving one string."""
+    chunks = make_chunk_encoder(default)
     join = "".join
-    return lambda obj: join(c_encode(obj, 0))
+    return lambda obj: join(chunks(obj, 0))
 
 
-_encode = make_encoder(_default)
+#: The fast encoder in pieces: ``"".join(encode_chunks(obj, 0))`` (one call fewer
+#: than :func:`encode`, for the hottest paths).
+encode_chunks = make_chunk_encoder(_default)
+_join = "".join
 #: A str as a JSON string literal, ASCII-only (C-accelerated).
 quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 def encode(obj: object) -> str:
     """The fast encoder alone; raises on NaN, cycles and depth (callers fall back)."""
-    return _encode(obj)
+    return _join(encode_chunks(obj, 0))
 
 
 def _shorten(text: str, cap: int) -> str:
@@ -133,7 +143,7 @@ def render(event: Mapping[str, Any], limit: int) -> str:
     makes lone surrogates harmless.
     """
     try:
-        line = _encode(event)
+        line = encode(event)
         if len(line) <= limit:
             return line
     except Exception:
@@ -145,7 +155,7 @@ def _render_slow(event: Mapping[str, Any], limit: int) -> str:
     cap = max(limit, 64)
     try:
         while cap >= 64:
-            line = _encode(_plain(event, cap, set(), 0))
+            line = encode(_plain(event, cap, set(), 0))
             if len(line) <= limit:
                 return line
             cap //= 4
@@ -161,10 +171,10 @@ def _render_slow(event: Mapping[str, Any], limit: int) -> str:
             message if isinstance(message, str) else safe_repr(message), max(limit // 8, 16)
         )
         keep["truncated"] = True
-        line = _encode(_plain(keep, 256, set(), 0))
+        line = encode(_plain(keep, 256, set(), 0))
         return line if len(line) <= limit else '{"truncated":true}'
     except Exception as exc:
-        return _encode(
+        return encode(
             {
                 "level": "ERROR",
                 "message": "lambdaops could not render a line",
@@ -173,6 +183,9 @@ def _render_slow(event: Mapping[str, Any], limit: int) -> str:
         )
 
 
+#: "000" to "999": milliseconds as text without a format call on the hot path.
+THREE_DIGITS = tuple(f"{i:03d}" for i in range(1000))
+_MILLIS = tuple(f".{i:03d}Z" for i in range(1000))
 _ts_cache: tuple[int, str] = (-1, "")
 
 
@@ -185,7 +198,7 @@ def iso_timestamp(now: float | None = None) -> str:
     if sec != cached_sec:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         _ts_cache = (sec, prefix)
-    return f"{prefix}.{int((t - sec) * 1000):03d}Z"
+    return prefix + _MILLIS[int((t - sec) * 1000)]
 
 
 def exception_fields(exc: BaseException, max_frames: int = 50) -> dict[str, Any]:

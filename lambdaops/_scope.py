@@ -51,7 +51,8 @@ class Invocation(Scope):
     """One call of an instrumented handler, built once at its start.
 
     Only what every invocation needs is set here; the rest of the Lambda
-    context (function version, ARN) is read from it when asked for.
+    context (function version, ARN) is read from it when asked for, and the
+    fields as a dict (``log_fields``) are built only for the lines that need one.
     """
 
     __slots__ = (
@@ -60,29 +61,43 @@ class Invocation(Scope):
         "cold_start",
         "context",
         "correlation_id",
+        "debug_sampled",
+        "emf",
         "ended_ns",
         "error",
         "event",
+        "fields",
+        "fire_at",
         "function_name",
         "lifecycle",
         "memory_limit_mb",
         "outcome",
         "request_id",
         "result",
+        "sampled",
         "signal_state",
         "stack",
         "started_ns",
         "thread_id",
         "trace_header",
+        "trace_state",
         "trigger",
         "xray_trace_id",
     )
 
-    def __init__(self, config: Config, event: Any, context: Any, lifecycle: Any) -> None:
+    def __init__(
+        self,
+        config: Config,
+        event: Any,
+        context: Any,
+        lifecycle: Any,
+        request_id: str = "",
+        function_name: str = "",
+        cold_start: bool = False,
+    ) -> None:
         # Scope's fields, set here rather than through super(): this runs every invocation.
         self.config = config
         self.level = config.log_level
-        self.log_fields = {"service": config.service}
         self.fragment = None
         self.buffer = None
         #: Debug lines to hold back while the level hides them (0: none).
@@ -93,26 +108,55 @@ class Invocation(Scope):
         self.context = context
         #: The Lifecycle running this invocation (the watchdog ends it through this).
         self.lifecycle = lifecycle
-        self.request_id = ""
-        self.function_name = ""
+        self.request_id = request_id
+        self.function_name = function_name
+        self.cold_start = cold_start
         self.memory_limit_mb = 0
-        self.cold_start = False
         self.trace_header: str | None = None
         self.xray_trace_id: str | None = None
+        #: Whether the trace header says X-Ray samples this invocation.
+        self.sampled = False
         self.trigger = "direct"
         self.correlation_id: str | None = None
         self.attempt = 1
         self.batch_size: int | None = None
+        self.debug_sampled = False
+        self.fields: dict[str, Any] | None = None
         self.started_ns = 0
         self.ended_ns = 0
         self.outcome: str | None = None
         self.result: Any = None
         self.error: BaseException | None = None
+        #: ``time.time()`` at which the watchdog ends the invocation as a timeout.
+        self.fire_at = _NEVER
         self.thread_id = 0
         #: Where the handler was stuck when the watchdog fired (timeouts only).
         self.stack: list[dict[str, Any]] | None = None
-        #: Per-signal scratch space, keyed by the signal's name.
-        self.signal_state: dict[str, Any] = {}
+        #: The last EMF document, left by the metrics signal for the outcome record.
+        self.emf: str | None = None
+        #: The handler's X-Ray subsegment state (sampled invocations only).
+        self.trace_state: Any = None
+        #: Per-signal scratch space for signals plugged in by name, made on first use.
+        self.signal_state: dict[str, Any] | None = None
+
+    @property
+    def log_fields(self) -> dict[str, Any]:  # type: ignore[override]
+        """The invocation's own fields as a dict, for lines that take the dict path."""
+        fields = self.fields
+        if fields is None:
+            fields = self.fields = {
+                "service": self.config.service,
+                "request_id": self.request_id,
+                "function_name": self.function_name,
+                "cold_start": self.cold_start,
+            }
+            if self.xray_trace_id:
+                fields["xray_trace_id"] = self.xray_trace_id
+            if self.correlation_id:
+                fields["correlation_id"] = self.correlation_id
+            if self.debug_sampled:
+                fields["debug_sampled"] = True
+        return fields
 
     @property
     def function_version(self) -> str:
@@ -123,20 +167,10 @@ class Invocation(Scope):
         return str(getattr(self.context, "invoked_function_arn", None) or "")
 
 
-_STANDARD_FIELDS = frozenset(
-    ("service", "request_id", "function_name", "cold_start", "xray_trace_id", "correlation_id")
-)
-_quoted: dict[str, str] = {}
-
-
-def _q(text: str) -> str:
-    """A JSON string literal, remembered for the few strings that repeat (service, name)."""
-    quoted = _quoted.get(text)
-    if quoted is None:
-        quoted = quote(text)
-        if len(_quoted) < 256:
-            _quoted[text] = quoted
-    return quoted
+_NEVER = float("inf")
+#: The members that are the same for every invocation of a function, by
+#: (service, function name, cold start): built once, shared by every fragment.
+_constant: dict[tuple[str, str, bool], str] = {}
 
 
 def fragment(scope: Scope) -> str:
@@ -144,19 +178,26 @@ def fragment(scope: Scope) -> str:
     (log lines and the outcome record)."""
     frag = scope.fragment
     if frag is None:
-        fields = scope.log_fields
-        if isinstance(scope, Invocation) and _STANDARD_FIELDS.issuperset(fields):
-            frag = (
-                f'"service":{_q(scope.config.service)},"request_id":{quote(scope.request_id)}'
-                f',"function_name":{_q(scope.function_name)}'
-                f',"cold_start":{"true" if scope.cold_start else "false"}'
-            )
-            if "xray_trace_id" in fields:
-                frag += f',"xray_trace_id":{quote(fields["xray_trace_id"])}'
-            if "correlation_id" in fields:
-                frag += f',"correlation_id":{quote(fields["correlation_id"])}'
+        if type(scope) is Invocation:
+            key = (scope.config.service, scope.function_name, scope.cold_start)
+            head = _constant.get(key)
+            if head is None:
+                head = (
+                    f'"service":{quote(key[0])},"function_name":{quote(key[1])}'
+                    f',"cold_start":{"true" if key[2] else "false"},"request_id":'
+                )
+                if len(_constant) >= 64:
+                    _constant.clear()
+                _constant[key] = head
+            frag = head + quote(scope.request_id)
+            if scope.xray_trace_id:
+                frag += ',"xray_trace_id":' + quote(scope.xray_trace_id)
+            if scope.correlation_id:
+                frag += ',"correlation_id":' + quote(scope.correlation_id)
+            if scope.debug_sampled:
+                frag += ',"debug_sampled":true'
         else:
-            frag = encode(fields)[1:-1]
+            frag = encode(scope.log_fields)[1:-1]
         scope.fragment = frag
     return frag
 
@@ -194,21 +235,20 @@ def current_invocation() -> Invocation | None:
     return inv
 
 
-def enter(inv: Invocation) -> contextvars.Token[Invocation | None]:
+def enter(inv: Invocation) -> None:
+    """Make ``inv`` the current invocation (the lifecycle enters only from outside one)."""
     _in_flight.append(inv)  # list.append/remove are atomic: no lock needed
-    return _current.set(inv)
+    _current.set(inv)
 
 
-def leave(inv: Invocation, token: contextvars.Token[Invocation | None]) -> None:
+def leave(inv: Invocation) -> None:
     try:
         _in_flight.remove(inv)
     except ValueError:
         pass
-    try:
-        _current.reset(token)
-    except ValueError:
-        # Reset from another context (an async handler resumed elsewhere).
-        _current.set(None)
+    # Entered only where no invocation was current, so leaving restores exactly that
+    # (and works from another context too: an async handler resumed elsewhere).
+    _current.set(None)
 
 
 def reset_process_scope() -> None:

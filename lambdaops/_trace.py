@@ -42,7 +42,6 @@ _active_lock = threading.Lock()
 #: lambdaops._xray once a sampled invocation has needed it.
 _xray: Any = None
 _unavailable = False
-_SAMPLED = "Sampled=1"
 #: What X-Ray allows in annotation keys (spelled out: ``import string`` costs ~0.4 ms).
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -80,6 +79,8 @@ class TraceSignal:
     """The handler's subsegment, for sampled invocations in Lambda; nothing otherwise."""
 
     name = "trace"
+    #: The lifecycle calls this signal only when the trace header says ``Sampled=1``.
+    sampled_only = True
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -97,7 +98,7 @@ class TraceSignal:
 
     def start(self, inv: Invocation) -> None:
         header = inv.trace_header
-        if header is None or _SAMPLED not in header or not self.enabled:
+        if header is None or not inv.sampled or not self.enabled:
             return
         xray = _load()
         if xray is None:
@@ -107,11 +108,11 @@ class TraceSignal:
             profile = self._profile = xray.Profile(self.config, self.handler_name)
         state = xray.begin(profile, header, inv.cold_start)
         if state is not None:
-            inv.signal_state["trace"] = state
+            inv.trace_state = state
             _enter()
 
     def finish(self, inv: Invocation) -> None:
-        state = inv.signal_state.get("trace")
+        state = inv.trace_state
         if state is None:
             return
         _leave()

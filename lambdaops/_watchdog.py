@@ -34,26 +34,33 @@ def default_margin_ms(remaining_ms: int) -> int:
 
 
 class Watchdog:
-    """One per process; watches every invocation armed on it."""
+    """One per process; watches every invocation in flight that has a deadline.
+
+    The invocations in flight are the lifecycle's own list (``_scope._in_flight``)
+    and an armed one carries its ``fire_at``: arming is an attribute write and
+    disarming is nothing at all — an ended invocation leaves the list, and one
+    that ended but is still in it (a handler running on past its timeout) has an
+    outcome, which the thread skips.
+    """
 
     def __init__(self) -> None:
-        self._armed: dict[int, tuple[Invocation, float]] = {}
         self._wake = threading.Event()
         self._sleep_until: float = math.inf
-        #: The latest deadline armed, kept after disarming: the thread sleeps until it.
+        #: The latest deadline armed, kept after the invocation ended: the thread
+        #: sleeps until it.
         self._last_armed = 0.0
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def arm(self, inv: Invocation, fire_at: float) -> None:
-        """Watch ``inv`` until ``fire_at`` (``time.time()`` seconds).
+        """Watch ``inv`` (already in flight) until ``fire_at`` (``time.time()`` seconds).
 
-        Lock-free on the hot path: the entry is published first and the
+        Lock-free on the hot path: the deadline is published first and the
         thread's planned wake-up read after, while the thread publishes its
-        plan first and re-reads the entries after, so one of the two always
+        plan first and re-reads the deadlines after, so one of the two always
         sees the other and the thread is never left sleeping past ``fire_at``.
         """
-        self._armed[id(inv)] = (inv, fire_at)
+        inv.fire_at = fire_at
         self._last_armed = fire_at
         if self._thread is None:
             self._start()
@@ -68,22 +75,19 @@ class Watchdog:
                 )
                 self._thread.start()
 
-    def disarm(self, inv: Invocation) -> None:
-        self._armed.pop(id(inv), None)
-
     def armed(self) -> int:
-        """How many invocations are being watched (tests)."""
-        return len(self._armed)
+        """How many running invocations are being watched (tests)."""
+        return len(_watched())
 
     def _run(self) -> None:
         while True:
             try:
                 self._wake.clear()
                 now = time.time()
-                due = [inv for inv, at in list(self._armed.values()) if at <= now]
+                due = [inv for inv in _watched() if inv.fire_at <= now]
                 for inv in due:
-                    if self._armed.pop(id(inv), None) is not None:
-                        fire(inv)
+                    inv.fire_at = math.inf  # fired once, whatever happens next
+                    fire(inv)
                 if due:
                     continue
                 plan = self._next()
@@ -93,7 +97,7 @@ class Watchdog:
                     # arming it needs no wake-up — one wake-up per deadline, not per call.
                     plan = self._last_armed
                 self._sleep_until = plan
-                # Re-read after publishing the plan: an entry armed meanwhile is seen here.
+                # Re-read after publishing the plan: a deadline armed meanwhile is seen here.
                 self._sleep_until = wake_at = min(plan, self._next())
                 if wake_at != math.inf:
                     self._wake.wait(max(0.0, wake_at - time.time()))
@@ -103,12 +107,22 @@ class Watchdog:
                 internal_error("watchdog", exc)
                 time.sleep(0.01)
 
-    def _next(self) -> float:
-        return min((at for _, at in list(self._armed.values())), default=math.inf)
+    @staticmethod
+    def _next() -> float:
+        return min((inv.fire_at for inv in _watched()), default=math.inf)
 
     def _after_fork(self) -> None:
         """A forked child has no watchdog thread: start afresh."""
         self.__init__()  # type: ignore[misc]
+
+
+def _watched() -> list[Invocation]:
+    """The invocations in flight that are armed and still running."""
+    return [
+        inv
+        for inv in list(_scope._in_flight)  # a copy: the list changes under us
+        if inv.outcome is None and inv.fire_at != math.inf
+    ]
 
 
 def handler_stack(thread_id: int) -> list[dict[str, Any]]:
@@ -180,5 +194,5 @@ class TimeoutSignal:
             return None
         return int(time.time() * 1000 + remaining)
 
-    def finish(self, inv: Invocation) -> None:
-        _watchdog.disarm(inv)
+    #: Nothing to undo: an invocation that ended is not watched any more.
+    finish = None

@@ -300,8 +300,7 @@ def test_internal_failure_in_a_signal_is_contained(
             raise RuntimeError("signal bug")
 
     lifecycle = handler.lambdaops_lifecycle
-    lifecycle.signals = (*lifecycle.signals, Exploding())
-    lifecycle.starters = (*lifecycle.starters, lifecycle.signals[-1])
+    lifecycle.plan((*lifecycle.signals, Exploding()))
     for _ in range(3):
         assert handler({}, LambdaContext()) is SENTINEL
     assert len(outcomes(lambdaops_capture)) == 3
