@@ -52,6 +52,8 @@ class EventInfo(NamedTuple):
     """Number of records for batch sources (SQS, Kinesis, DynamoDB, Kafka), else None."""
 
 
+#: ``_new(EventInfo, (...))`` builds one without NamedTuple's Python-level ``__new__``.
+_new: Final = tuple.__new__
 _DIRECT: Final = EventInfo("direct", None, 1, None)
 _CLOUDWATCH_LOGS: Final = EventInfo("cloudwatch-logs", None, 1, None)
 
@@ -64,7 +66,14 @@ def inspect_event(event: object) -> EventInfo:
     ``get`` raises, say), so that observability can never fail an invocation.
     """
     try:
-        return _inspect(event)
+        if type(event) is not dict:
+            return _inspect(event)
+        ctx = event.get("requestContext")
+        if type(ctx) is dict:
+            info = _http(event, ctx)
+            if info is not None:
+                return info
+        return _others(event)
     except Exception:
         return _DIRECT
 
@@ -78,28 +87,33 @@ def _inspect(event: object) -> EventInfo:
         info = _http(event, ctx)
         if info is not None:
             return info
+    return _others(event)
+
+
+def _others(event: dict[Any, Any]) -> EventInfo:
+    """Every event that is not an HTTP request."""
     records = event.get("Records")
     if isinstance(records, list) and records:
         info = _record(records)
         if info is not None:
             return info
     if "detail-type" in event and "source" in event and "detail" in event:
-        return EventInfo("eventbridge", _as_id(event.get("id")), 1, None)
+        return _new(EventInfo, ("eventbridge", _as_id(event.get("id")), 1, None))
     logs = event.get("awslogs")
     if isinstance(logs, dict) and "data" in logs:
         return _CLOUDWATCH_LOGS
     partitions = event.get("records")
     if isinstance(partitions, dict) and event.get("eventSource") in _KAFKA_SOURCES:
-        return EventInfo("kafka", None, 1, _kafka_batch_size(partitions))
+        return _new(EventInfo, ("kafka", None, 1, _kafka_batch_size(partitions)))
     cid = _as_id(event.get("correlation_id")) or _as_id(event.get("correlationId"))
-    return _DIRECT if cid is None else EventInfo("direct", cid, 1, None)
+    return _DIRECT if cid is None else _new(EventInfo, ("direct", cid, 1, None))
 
 
 def _http(event: dict[Any, Any], ctx: dict[Any, Any]) -> EventInfo | None:
     """ALB, HTTP API / function URL (payload 2.0) or REST API (payload 1.0); None if neither."""
     if "elb" in ctx:
         cid = _header_id(event, _CID_HEADER) or _header_id(event, _ALB_TRACE_HEADER)
-        return EventInfo("alb", cid, 1, None)
+        return _new(EventInfo, ("alb", cid, 1, None))
     version = event.get("version")
     if version == "2.0" and isinstance(ctx.get("http"), dict):
         domain = ctx.get("domainName")
@@ -112,8 +126,13 @@ def _http(event: dict[Any, Any], ctx: dict[Any, Any]) -> EventInfo | None:
         trigger = "api-gateway-rest"
     else:
         return None
-    cid = _header_id(event, _CID_HEADER) or _as_id(ctx.get("requestId"))
-    return EventInfo(trigger, cid, 1, None)
+    # The caller's header under its lower-case name (HTTP APIs always, REST APIs
+    # usually): settled here without the general header search.
+    headers = event.get("headers")
+    cid = headers.get(_CID_HEADER) if type(headers) is dict else None
+    if type(cid) is not str or not 0 < len(cid) <= _MAX_ID_LEN:
+        cid = _header_id(event, _CID_HEADER) or _as_id(ctx.get("requestId"))
+    return _new(EventInfo, (trigger, cid, 1, None))
 
 
 def _record(records: list[Any]) -> EventInfo | None:
@@ -124,19 +143,19 @@ def _record(records: list[Any]) -> EventInfo | None:
     source = first.get("eventSource")
     if source == "aws:sqs":
         cid = _sqs_attribute_id(first.get("messageAttributes")) or _as_id(first.get("messageId"))
-        return EventInfo("sqs", cid, _receive_count(first.get("attributes")), len(records))
+        return _new(EventInfo, ("sqs", cid, _receive_count(first.get("attributes")), len(records)))
     if source == "aws:dynamodb":
-        return EventInfo("dynamodb-stream", _as_id(first.get("eventID")), 1, len(records))
+        return _new(EventInfo, ("dynamodb-stream", _as_id(first.get("eventID")), 1, len(records)))
     if source == "aws:kinesis":
-        return EventInfo("kinesis-stream", _as_id(first.get("eventID")), 1, len(records))
+        return _new(EventInfo, ("kinesis-stream", _as_id(first.get("eventID")), 1, len(records)))
     if source == "aws:s3":
         response = first.get("responseElements")
         cid = _as_id(response.get("x-amz-request-id")) if isinstance(response, dict) else None
-        return EventInfo("s3", cid, 1, None)
+        return _new(EventInfo, ("s3", cid, 1, None))
     if first.get("EventSource") == "aws:sns":  # SNS alone capitalises its keys
         sns = first.get("Sns")
         cid = _as_id(sns.get("MessageId")) if isinstance(sns, dict) else None
-        return EventInfo("sns", cid, 1, None)
+        return _new(EventInfo, ("sns", cid, 1, None))
     return None
 
 

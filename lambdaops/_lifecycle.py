@@ -19,7 +19,7 @@ from lambdaops import _redact
 from lambdaops._config import Config
 from lambdaops._events import inspect_event
 from lambdaops._report import internal_error
-from lambdaops._scope import Invocation, _current, enter, leave
+from lambdaops._scope import Invocation, _current, enter, fragment_head, leave
 
 
 class Signal(Protocol):
@@ -139,6 +139,7 @@ class Lifecycle:
     """The lifecycle of one decorated handler."""
 
     __slots__ = (
+        "_heads",
         "_memory",
         "_memory_raw",
         "_name",
@@ -155,6 +156,7 @@ class Lifecycle:
         self.config = config
         self._name_raw: Any = object()
         self._name = ""
+        self._heads = ("", "")
         self._memory_raw: Any = object()
         self._memory = 0
         self.plan(build_signals(config))
@@ -188,8 +190,10 @@ class Lifecycle:
             if name is not self._name_raw:
                 self._name_raw = name
                 self._name = str(name or _ENV.function_name)
-            inv = Invocation(self.config, event, context, self, request_id, self._name, _cold_start)
-            _cold_start = False
+                self._heads = (
+                    fragment_head(self.config.service, self._name, False),
+                    fragment_head(self.config.service, self._name, True),
+                )
             memory = getattr(context, "memory_limit_in_mb", None)
             if memory is not self._memory_raw:
                 self._memory_raw = memory
@@ -197,10 +201,22 @@ class Lifecycle:
                     self._memory = int(memory) if memory else _ENV.memory_limit_mb
                 except (TypeError, ValueError):
                     self._memory = _ENV.memory_limit_mb
-            inv.memory_limit_mb = self._memory
-            inv.trigger, inv.correlation_id, inv.attempt, inv.batch_size = inspect_event(event)
-            header = inv.trace_header = trace_header()
+            inv = Invocation(
+                self.config,
+                event,
+                context,
+                self,
+                request_id,
+                self._name,
+                self._memory,
+                _cold_start,
+                inspect_event(event),
+                self._heads[_cold_start],
+            )
+            _cold_start = False
+            header = trace_header()
             if header:
+                inv.trace_header = header
                 inv.xray_trace_id = trace_root(header)
                 inv.sampled = _SAMPLED in header
             inv.started_ns = time.perf_counter_ns()

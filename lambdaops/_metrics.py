@@ -108,7 +108,8 @@ class MetricSet:
         self.metrics: dict[str, _Metric] = {}
         self.dimensions: dict[str, str] = {}
         self.properties: dict[str, Any] = {}
-        self.warned: set[str] = set()
+        #: Names already warned about (made by the first warning).
+        self.warned: set[str] | None = None
 
 
 def _store(scope: Scope) -> MetricSet:
@@ -155,10 +156,10 @@ class Metrics:
             if len(_validated) >= 4096:  # names built at run time must not grow it forever
                 _validated.clear()
             _validated.add(key)
-        scope = current()
+        scope = _scope._current.get() or current()
         store = scope.metrics
         if store is None:
-            store = _store(scope)
+            store = scope.metrics = MetricSet()
         if (type(value) is not int and type(value) is not float) and (
             isinstance(value, bool) or not isinstance(value, (int, float))
         ):
@@ -234,7 +235,9 @@ def _short(value: object) -> str:
 
 def _warn(store: MetricSet, name: str, message: str) -> None:
     """One warning line per metric name and scope; never the reason to fail."""
-    if name in store.warned:
+    if store.warned is None:
+        store.warned = set()
+    elif name in store.warned:
         return
     store.warned.add(name)
     from lambdaops._logger import log
@@ -300,22 +303,28 @@ def take_documents(
 
 def _single(config: Config, name: str, metric: _Metric) -> str:
     """The most common invocation of all: one business metric with one value, merged into
-    the outcome record. Everything but the timestamp and the value is cached."""
-    key = (id(config), name, metric.unit, metric.resolution)
-    cached = _single_cache.get(key)
-    if cached is None or cached[0] is not config:
+    the outcome record. Everything but the timestamp and the value is cached, by name
+    (checked against the config, unit and resolution it was made for)."""
+    cached = _single_cache.get(name)
+    if (
+        cached is None
+        or cached[0] is not config
+        or cached[1] != metric.unit
+        or cached[2] != metric.resolution
+    ):
         dims, _, tail_dims_json = _default_dimensions(config)
         directive = _directive(
             config.namespace, tuple(dims), ((name, metric.unit, metric.resolution),)
         )
         tail = f"{tail_dims_json}," if tail_dims_json else ""
-        cached = (config, f',"CloudWatchMetrics":{directive}}},{tail}{quote(name)}:')
+        text = f',"CloudWatchMetrics":{directive}}},{tail}{quote(name)}:'
+        cached = (config, metric.unit, metric.resolution, text)
         if len(_single_cache) >= 256:
             _single_cache.clear()
-        _single_cache[key] = cached
+        _single_cache[name] = cached
     value = metric.values[0]
     number = str(value) if type(value) is int else repr(value)
-    return f'"_aws":{{"Timestamp":{time.time_ns() // 1_000_000}{cached[1]}{number}'
+    return f'"_aws":{{"Timestamp":{time.time_ns() // 1_000_000}{cached[3]}{number}'
 
 
 def _one_document(
@@ -394,7 +403,7 @@ def _merge(first: MetricSet, second: MetricSet | None) -> MetricSet:
 
 
 _directives: dict[tuple[Any, ...], str] = {}
-_single_cache: dict[tuple[Any, ...], tuple[Config, str]] = {}
+_single_cache: dict[str, tuple[Config, str, int, str]] = {}
 
 
 def _directive(
@@ -489,27 +498,24 @@ class MetricsSignal:
         store = inv.metrics
         outside = _scope._process
         if (
-            store is None
-            and not inv.cold_start
+            not inv.cold_start
             and inv.outcome != "timeout"
             and (outside is None or outside.metrics is None)
         ):
-            return  # nothing to write: most invocations of most functions
-        if (
-            store is not None
-            and self.merge_into_outcome
-            and len(store.metrics) == 1
-            and not inv.cold_start
-            and inv.outcome != "timeout"
-            and not store.dimensions
-            and not store.properties
-            and (outside is None or outside.metrics is None)
-        ):
-            ((name, metric),) = store.metrics.items()
-            if len(metric.values) == 1:  # the common case, without the general machinery
-                inv.metrics = None
-                inv.emf = _single(inv.config, name, metric)
-                return
+            if store is None:
+                return  # nothing to write: most invocations of most functions
+            metrics = store.metrics
+            if (
+                len(metrics) == 1
+                and self.merge_into_outcome
+                and not store.dimensions
+                and not store.properties
+            ):
+                for name, metric in metrics.items():
+                    if len(metric.values) == 1:  # the common case, without the machinery
+                        inv.metrics = None
+                        inv.emf = _single(inv.config, name, metric)
+                        return
         extra: dict[str, float] | None = None
         if inv.cold_start or inv.outcome == "timeout":
             extra = {}

@@ -69,6 +69,7 @@ class Invocation(Scope):
         "fields",
         "fire_at",
         "function_name",
+        "head",
         "lifecycle",
         "memory_limit_mb",
         "outcome",
@@ -93,15 +94,18 @@ class Invocation(Scope):
         lifecycle: Any,
         request_id: str = "",
         function_name: str = "",
+        memory_limit_mb: int = 0,
         cold_start: bool = False,
+        info: tuple[str, str | None, int, int | None] = ("direct", None, 1, None),
+        head: str | None = None,
     ) -> None:
         # Scope's fields, set here rather than through super(): this runs every invocation.
         self.config = config
-        self.level = config.log_level
+        self.level = level = config.log_level
         self.fragment = None
         self.buffer = None
         #: Debug lines to hold back while the level hides them (0: none).
-        self.buffer_max = config.debug_buffer if config.log_level > 10 else 0
+        self.buffer_max = config.debug_buffer if level > 10 else 0
         self.evicted = 0
         self.metrics = None
         self.event = event
@@ -110,16 +114,16 @@ class Invocation(Scope):
         self.lifecycle = lifecycle
         self.request_id = request_id
         self.function_name = function_name
+        self.memory_limit_mb = memory_limit_mb
         self.cold_start = cold_start
-        self.memory_limit_mb = 0
+        #: The start of ``fragment``: the members the same for every invocation alike.
+        self.head = head
+        #: What the event says: trigger, correlation id, attempt, batch size.
+        self.trigger, self.correlation_id, self.attempt, self.batch_size = info
         self.trace_header: str | None = None
         self.xray_trace_id: str | None = None
         #: Whether the trace header says X-Ray samples this invocation.
         self.sampled = False
-        self.trigger = "direct"
-        self.correlation_id: str | None = None
-        self.attempt = 1
-        self.batch_size: int | None = None
         self.debug_sampled = False
         self.fields: dict[str, Any] | None = None
         self.started_ns = 0
@@ -168,9 +172,15 @@ class Invocation(Scope):
 
 
 _NEVER = float("inf")
-#: The members that are the same for every invocation of a function, by
-#: (service, function name, cold start): built once, shared by every fragment.
-_constant: dict[tuple[str, str, bool], str] = {}
+
+
+def fragment_head(service: str, function_name: str, cold_start: bool) -> str:
+    """The members the same for every (warm or cold) invocation of a function, up to the
+    request id's value: made once per lifecycle, the start of each invocation's fragment."""
+    return (
+        f'"service":{quote(service)},"function_name":{quote(function_name)}'
+        f',"cold_start":{"true" if cold_start else "false"},"request_id":'
+    )
 
 
 def fragment(scope: Scope) -> str:
@@ -179,16 +189,9 @@ def fragment(scope: Scope) -> str:
     frag = scope.fragment
     if frag is None:
         if type(scope) is Invocation:
-            key = (scope.config.service, scope.function_name, scope.cold_start)
-            head = _constant.get(key)
-            if head is None:
-                head = (
-                    f'"service":{quote(key[0])},"function_name":{quote(key[1])}'
-                    f',"cold_start":{"true" if key[2] else "false"},"request_id":'
-                )
-                if len(_constant) >= 64:
-                    _constant.clear()
-                _constant[key] = head
+            head = scope.head or fragment_head(
+                scope.config.service, scope.function_name, scope.cold_start
+            )
             frag = head + quote(scope.request_id)
             if scope.xray_trace_id:
                 frag += ',"xray_trace_id":' + quote(scope.xray_trace_id)

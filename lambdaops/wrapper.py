@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from lambdaops._decorator import InstrumentedHandler, instrument
+from lambdaops._decorator import instrument, is_instrumented
 
 __all__ = ["ENV_VAR", "REDIRECT", "HandlerImportError", "handler", "load", "wrap"]
 
@@ -75,7 +75,7 @@ def load(spec: str) -> Callable[..., Any]:
 def wrap(spec: str) -> Callable[..., Any]:
     """The handler ``spec``, instrumented (or as it is, if it is instrumented already)."""
     target = load(spec)
-    if isinstance(target, InstrumentedHandler):
+    if is_instrumented(target):
         return target
     return instrument(target)
 

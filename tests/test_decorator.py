@@ -127,3 +127,35 @@ def test_odd_arguments_do_not_break(lambdaops_capture: Capture) -> None:
     assert handler(None, None) == 2
     assert handler("string event", object()) == 2
     assert [r["request_id"] for r in lambdaops_capture.logs] == ["", "", ""]
+
+
+def test_functions_get_a_plain_wrapper_methods_a_binding_one(lambdaops_capture: Capture) -> None:
+    from lambdaops._decorator import is_instrumented, lifecycle_of
+
+    def handler(event: Any, context: Any) -> str:
+        return "f"
+
+    class Service:
+        @instrument
+        def handle(self, event: Any, context: Any) -> Any:
+            return (self, event)
+
+        @staticmethod
+        @instrument
+        def static(event: Any, context: Any) -> Any:
+            return event
+
+    wrapped = instrument(handler)
+    assert inspect.isfunction(wrapped)  # no proxy object between the runtime and the handler
+    assert is_instrumented(wrapped) and is_instrumented(Service.handle)
+    assert not is_instrumented(handler)
+    assert lifecycle_of(wrapped) is not lifecycle_of(Service.handle)
+    with pytest.raises(TypeError, match="not instrumented"):
+        lifecycle_of(handler)
+    service = Service()
+    ctx = LambdaContext()
+    assert service.handle({"n": 1}, ctx) == (service, {"n": 1})
+    assert Service.static({"n": 2}, ctx) == {"n": 2}
+    assert wrapped({}, ctx) == "f"
+    records = [r for r in lambdaops_capture.records if "outcome" in r]
+    assert [r["request_id"] for r in records] == [ctx.aws_request_id] * 3

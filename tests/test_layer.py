@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from lambdaops import instrument, layer
-from lambdaops._decorator import InstrumentedHandler
+from lambdaops._decorator import is_instrumented
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "examples" / "gizmos" / "template.yaml"
@@ -373,7 +373,7 @@ def test_wrap_instruments_a_plain_handler(
 
     write(handlers, "redir_plain", "def handler(event, context):\n    return {'got': event}\n")
     instrumented = wrapper.wrap("redir_plain.handler")
-    assert isinstance(instrumented, InstrumentedHandler)
+    assert is_instrumented(instrumented)
     assert instrumented.__name__ == "handler"
     assert instrumented({"n": 1}, lambda_context) == {"got": {"n": 1}}
     outcomes = [r for r in lambdaops_capture.records if "outcome" in r]
@@ -486,7 +486,7 @@ def test_module_resolves_lambdaops_handler_once_at_import(
     monkeypatch.setenv("LAMBDAOPS_HANDLER", "redir_counted.handler")
     sys.modules.pop("lambdaops.wrapper", None)
     module = importlib.import_module("lambdaops.wrapper")
-    assert isinstance(module.handler, InstrumentedHandler)
+    assert is_instrumented(module.handler)
     assert module.handler({}, lambda_context) == 1
     assert module.handler({}, lambda_context) == 1
 
