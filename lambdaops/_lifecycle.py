@@ -19,7 +19,7 @@ from lambdaops import _redact
 from lambdaops._config import Config
 from lambdaops._events import inspect_event
 from lambdaops._report import internal_error
-from lambdaops._scope import Invocation, _current, enter, fragment_head, leave
+from lambdaops._scope import Invocation, _current, _in_flight, fragment_head, leave
 
 
 class Signal(Protocol):
@@ -217,18 +217,24 @@ class Lifecycle:
             header = trace_header()
             if header:
                 inv.trace_header = header
-                inv.xray_trace_id = trace_root(header)
+                if header.startswith("Root="):  # as Lambda sends it: Root=...;Parent=...
+                    end = header.find(";")
+                    inv.xray_trace_id = header[5:] if end < 0 else header[5:end]
+                else:
+                    inv.xray_trace_id = trace_root(header)
                 inv.sampled = _SAMPLED in header
             inv.started_ns = time.perf_counter_ns()
         except Exception as exc:
             internal_error("lifecycle.begin", exc)
             return None
-        enter(inv)  # before the signals start: the watchdog finds armed invocations here
-        for name, start in self.starters_sampled if inv.sampled else self.starters:
+        # Entered before the signals start: the watchdog finds armed invocations in flight.
+        _in_flight.append(inv)  # list.append/remove are atomic: no lock needed
+        _current.set(inv)
+        for signal, start in self.starters_sampled if inv.sampled else self.starters:
             try:
                 start(inv)
             except Exception as exc:
-                internal_error(f"{name}.start", exc)
+                internal_error(f"{signal}.start", exc)
         return inv
 
     # -- end ------------------------------------------------------------------
@@ -251,11 +257,11 @@ class Lifecycle:
             inv.error = error
             if _redact._needles:
                 _redact.scrub_exception(error)  # secrets must not reach the runtime's report
-        for name, finish in self.finishers_sampled if inv.sampled else self.finishers:
+        for signal, finish in self.finishers_sampled if inv.sampled else self.finishers:
             try:
                 finish(inv)
             except Exception as exc:
-                internal_error(f"{name}.finish", exc)
+                internal_error(f"{signal}.finish", exc)
 
     # -- run ------------------------------------------------------------------
     def wrap(
@@ -273,11 +279,12 @@ class Lifecycle:
             result = handler(*args, **kwargs)
         except BaseException as exc:
             self.end(inv, None, exc)
-            leave(inv)
             raise
-        self.end(inv, result, None)
-        leave(inv)
-        return result
+        else:
+            self.end(inv, result, None)
+            return result
+        finally:
+            leave(inv)
 
     async def wrap_async(
         self,
@@ -294,11 +301,12 @@ class Lifecycle:
             result = await handler(*args, **kwargs)
         except BaseException as exc:
             self.end(inv, None, exc)
-            leave(inv)
             raise
-        self.end(inv, result, None)
-        leave(inv)
-        return result
+        else:
+            self.end(inv, result, None)
+            return result
+        finally:
+            leave(inv)
 
 
 def reset_cold_start() -> None:

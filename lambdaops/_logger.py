@@ -18,7 +18,14 @@ from typing import Any
 
 from lambdaops import _output
 from lambdaops._config import Config
-from lambdaops._render import encode_chunks, exception_fields, iso_timestamp, quote, render
+from lambdaops._render import (
+    encode_chunks,
+    encode_members,
+    exception_fields,
+    iso_timestamp,
+    quote,
+    render,
+)
 from lambdaops._report import internal_error
 from lambdaops._scope import Invocation, Scope, _current, current, fragment
 
@@ -129,7 +136,7 @@ class BoundLogger:
             if not scope.config.processors and "exc_info" not in fields:
                 line = self._line(scope, level, message, fields)
             if line is not None:
-                _output.write(line)
+                _output.write_text(line)
             else:
                 event = self._event(scope, level, message, fields)
                 emit(scope, event, _NAMES.get(level, "INFO").lower())
@@ -139,7 +146,8 @@ class BoundLogger:
     def _line(
         self, scope: Scope, level: int, message: object, fields: dict[str, Any]
     ) -> str | None:
-        """The common line without building an event dict; ``None`` sends it the long way.
+        """The common line (newline included) without building an event dict; ``None``
+        sends it the long way.
 
         The invocation's own fields are encoded once per invocation
         (``scope.fragment``); only the caller's fields are encoded per line.
@@ -150,15 +158,15 @@ class BoundLogger:
             if not _OWN_KEYS.isdisjoint(user):
                 return None  # a user field shadows a contract key: let the dict decide
             try:
-                tail = "," + join(encode_chunks(user, 0))[1:-1]
+                tail = encode_members(user) or "," + join(encode_chunks(user, 0))[1:-1]
             except Exception:
-                return None  # NaN, cycles, depth: the slow path copes
+                return None  # NaN, cycles, depth, huge ints: the slow path copes
         line = (
             f'{{"timestamp":"{iso_timestamp()}","level":"{_NAMES.get(level) or _level_name(level)}"'
             f',"message":{quote(message if type(message) is str else _as_message(message))}'
-            f",{scope.fragment or fragment(scope)}{tail}}}"
+            f",{scope.fragment or fragment(scope)}{tail}}}\n"
         )
-        return line if len(line) <= scope.config.max_line_bytes else None
+        return line if len(line) <= scope.config.max_line_bytes + 1 else None
 
     def _event(
         self, scope: Scope, level: int, message: object, fields: dict[str, Any]

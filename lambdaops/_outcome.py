@@ -99,14 +99,14 @@ class OutcomeSignal:
         return attempt
 
     def finish(self, inv: Invocation) -> None:
-        _output.write(self.line(inv))
+        _output.write_text(self.text(inv))
 
     def record(self, inv: Invocation) -> dict[str, Any]:
-        """The record as a dict (what :meth:`line` writes)."""
-        return json.loads(self.line(inv))  # type: ignore[no-any-return]
+        """The record as a dict (what :meth:`finish` writes)."""
+        return json.loads(self.text(inv))  # type: ignore[no-any-return]
 
-    def line(self, inv: Invocation) -> str:
-        """The outcome record as one JSON line, assembled from pre-encoded members.
+    def text(self, inv: Invocation) -> str:
+        """The outcome record as one JSON line with its newline, from pre-encoded members.
 
         Every invocation pays for this, so the members are formatted directly
         (strings through the C string encoder, numbers from cached text) instead
@@ -160,8 +160,8 @@ class OutcomeSignal:
         emf = inv.emf
         if emf is not None:
             inv.emf = None
-            return line + "," + emf + "}"
-        return line + "}"
+            return f"{line},{emf}}}\n"
+        return line + "}\n"
 
 
 def _message(error: BaseException) -> str:

@@ -25,13 +25,18 @@ _sink: Sink = _stdout
 
 def write(line: str) -> None:
     """Write one JSON line (without its newline); never raises."""
+    write_text(line + "\n")
+
+
+def write_text(text: str) -> None:
+    """Write whole lines, newlines included (the hot paths build them so); never raises."""
     try:
         if _redact._needles:
-            line = _redact.redact(line)
+            text = _redact.redact(text)
         if _sink is _stdout:
-            sys.stdout.write(line + "\n")  # the usual case, one call shorter
+            sys.stdout.write(text)  # the usual case, one call shorter
         else:
-            _sink(line + "\n")
+            _sink(text)
     except Exception as exc:
         internal_error("output.write", exc)
 

@@ -192,11 +192,18 @@ def fragment(scope: Scope) -> str:
             head = scope.head or fragment_head(
                 scope.config.service, scope.function_name, scope.cold_start
             )
-            frag = head + quote(scope.request_id)
-            if scope.xray_trace_id:
-                frag += ',"xray_trace_id":' + quote(scope.xray_trace_id)
-            if scope.correlation_id:
-                frag += ',"correlation_id":' + quote(scope.correlation_id)
+            root, cid = scope.xray_trace_id, scope.correlation_id
+            if root and cid:  # in one string build: the usual case in Lambda
+                frag = (
+                    f'{head}{quote(scope.request_id)},"xray_trace_id":{quote(root)}'
+                    f',"correlation_id":{quote(cid)}'
+                )
+            else:
+                frag = head + quote(scope.request_id)
+                if root:
+                    frag += ',"xray_trace_id":' + quote(root)
+                if cid:
+                    frag += ',"correlation_id":' + quote(cid)
             if scope.debug_sampled:
                 frag += ',"debug_sampled":true'
         else:
@@ -236,12 +243,6 @@ def current_invocation() -> Invocation | None:
     if inv is None and len(_in_flight) == 1:
         return _in_flight[0]
     return inv
-
-
-def enter(inv: Invocation) -> None:
-    """Make ``inv`` the current invocation (the lifecycle enters only from outside one)."""
-    _in_flight.append(inv)  # list.append/remove are atomic: no lock needed
-    _current.set(inv)
 
 
 def leave(inv: Invocation) -> None:
