@@ -33,6 +33,8 @@ ALL = "lambdaops all, unsampled"
 ALL_SAMPLED = "lambdaops all, sampled"
 PT = "powertools full, unsampled"
 PT_SAMPLED = "powertools full, sampled"
+PT_SAME = "powertools full + outcome record (same work)"
+NO_OUTCOME = "lambdaops all, no outcome record"
 
 
 def warm(quick: bool) -> dict[str, Any]:
@@ -93,8 +95,9 @@ def stdout_bytes() -> dict[str, float]:
     for name in (
         "bare",
         ALL,
-        "lambdaops all, no outcome record",
+        NO_OUTCOME,
         PT,
+        PT_SAME,
         "powertools Logger",
         "aws-embedded-metrics metric_scope",
     ):
@@ -221,10 +224,48 @@ def chart(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The benchmark issue's goals against this run: (goal, measured, met)."""
+    over = results["warm"]["overhead_us"]
+    cold_over = results["cold"]["overhead_ms"]
+    size = results["bytes"]
+    ratio = over[PT] / over[ALL] if over[ALL] > 0 else 0.0
+    ratio_sampled = over[PT_SAMPLED] / over[ALL_SAMPLED] if over[ALL_SAMPLED] > 0 else 0.0
+    cold_ratio = cold_over["lambdaops"] / cold_over["powertools"] if cold_over["powertools"] else 9
+    out = [
+        ("warm overhead, unsampled ≤ 12 µs", f"{over[ALL]:.1f} µs", over[ALL] <= 12),
+        ("≥ 8× below Powertools' full stack, unsampled", f"{ratio:.1f}×", ratio >= 8),
+        ("≥ 3× below Powertools' full stack, sampled", f"{ratio_sampled:.1f}×", ratio_sampled >= 3),
+        ("cold start ≤ 0.4× Powertools'", f"{cold_ratio:.2f}×", cold_ratio <= 0.4),
+    ]
+    if PT_SAME in size:
+        same = size[ALL] / size[PT_SAME]
+        out.append(
+            (
+                "stdout bytes ≤ Powertools doing the same work",
+                f"{size[ALL]:.0f} vs {size[PT_SAME]:.0f} B ({same:.2f}×)",
+                same <= 1,
+            )
+        )
+    plain = size[ALL] / size[PT]
+    out.append(
+        (
+            "stdout bytes ≤ Powertools without an outcome record",
+            f"{size[ALL]:.0f} vs {size[PT]:.0f} B ({plain:.2f}×)",
+            plain <= 1,
+        )
+    )
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     w = results["warm"]
     lines = [
         f"Machine: {results['machine']}. Command: `{results['command']}`.",
+        "",
+        "| goal (benchmark issue) | this run | met |",
+        "|---|---:|:---:|",
+        *[f"| {g} | {m} | {'yes' if ok else '**no**'} |" for g, m, ok in goals(results)],
         "",
         "| warm, per invocation | median µs | spread µs | overhead µs |",
         "|---|---:|---:|---:|",

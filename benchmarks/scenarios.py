@@ -147,6 +147,54 @@ def powertools_full() -> Handler:
     return handler  # type: ignore[no-any-return]
 
 
+def powertools_full_with_outcome() -> Handler:
+    """Powertools' full stack doing all of lambdaops' work: the outcome record too.
+
+    Powertools has no outcome record, so this is what a team writes to get one: a
+    decorator that logs how each invocation ended, with duration, billed duration,
+    memory, cost, trigger and attempt, through the same Logger (which adds the request
+    id, cold start, function and trace id itself). Written for speed: the trigger is
+    known, not detected, and the peak RSS is read once per invocation.
+    """
+    import functools
+    from resource import RUSAGE_SELF, getrusage
+
+    from aws_lambda_powertools import Logger
+
+    inner = powertools_full()
+    logger = Logger(service="bench")  # the same logger: Powertools shares it by service
+
+    def outcome_record(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapper(event: Any, context: Any) -> Any:
+            started = time.perf_counter_ns()
+            outcome = "error"
+            try:
+                result = handler(event, context)
+                outcome = "success"
+                return result
+            finally:
+                elapsed_us = (time.perf_counter_ns() - started) // 1000
+                billed = -(-elapsed_us // 1000) or 1
+                memory = int(context.memory_limit_in_mb)
+                logger.info(
+                    "invocation outcome",
+                    outcome=outcome,
+                    duration_ms=elapsed_us / 1000,
+                    billed_duration_ms=billed,
+                    memory_limit_mb=memory,
+                    max_memory_used_mb=-(-getrusage(RUSAGE_SELF).ru_maxrss // 1024),
+                    estimated_cost_usd=billed / 1000 * memory / 1024 * 0.0000166667 + 2e-7,
+                    trigger="api-gateway-rest",
+                    attempt=1,
+                    correlation_id=event["headers"].get("x-correlation-id"),
+                )
+
+        return wrapper
+
+    return outcome_record(inner)
+
+
 def powertools_logger() -> Handler:
     from aws_lambda_powertools import Logger
 
@@ -214,6 +262,7 @@ WARM: dict[str, tuple[Callable[[], Handler], bool]] = {
     ),
     "powertools full, unsampled": (powertools_full, False),
     "powertools full, sampled": (powertools_full, True),
+    "powertools full + outcome record (same work)": (powertools_full_with_outcome, False),
     "powertools Logger": (powertools_logger, False),
     "aws-embedded-metrics metric_scope": (embedded_metrics, False),
     "structlog": (structlog_plain, False),

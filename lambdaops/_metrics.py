@@ -12,6 +12,7 @@ EMF is written natively: ``aws_embedded_metrics`` costs ~160 ms of import
 from __future__ import annotations
 
 import time
+from types import MappingProxyType
 from typing import Any
 
 from lambdaops import _output, _scope
@@ -106,10 +107,15 @@ class MetricSet:
 
     def __init__(self) -> None:
         self.metrics: dict[str, _Metric] = {}
-        self.dimensions: dict[str, str] = {}
-        self.properties: dict[str, Any] = {}
+        #: Read-only and shared until the first dimension/property: most sets have none.
+        self.dimensions: dict[str, str] = _NONE
+        self.properties: dict[str, Any] = _NONE
         #: Names already warned about (made by the first warning).
         self.warned: set[str] | None = None
+
+
+#: The shared empty default; writing to it raises, so writers swap in a dict first.
+_NONE: Any = MappingProxyType({})
 
 
 def _store(scope: Scope) -> MetricSet:
@@ -214,12 +220,17 @@ class Metrics:
                 f"{MAX_DIMENSIONS} dimensions; dropped",
             )
             return
+        if store.dimensions is _NONE:
+            store.dimensions = {}
         store.dimensions[name] = text
 
     def property(self, key: str, value: Any) -> None:
         """Attach searchable context (not a metric) to this invocation's EMF documents."""
         _check_name("property", key)
-        _store(current()).properties[key] = value
+        store = _store(current())
+        if store.properties is _NONE:
+            store.properties = {}
+        store.properties[key] = value
 
     def flush(self) -> None:
         """Write the pending metrics now (they are written at the end of the invocation anyway)."""
@@ -397,8 +408,10 @@ def _merge(first: MetricSet, second: MetricSet | None) -> MetricSet:
     for name, metric in second.metrics.items():
         into = first.metrics.setdefault(name, _Metric(metric.unit, metric.resolution))
         into.values.extend(metric.values)
-    first.dimensions.update(second.dimensions)
-    first.properties.update(second.properties)
+    if second.dimensions:
+        first.dimensions = {**first.dimensions, **second.dimensions}
+    if second.properties:
+        first.properties = {**first.properties, **second.properties}
     return first
 
 

@@ -127,6 +127,8 @@ class OutcomeSignal:
         if inv.ended_ns - self._rss_read_ns > _RSS_REFRESH_NS:  # peak RSS only grows
             self._rss = self._max_rss_mb()
             self._rss_read_ns = inv.ended_ns
+        trigger = inv.trigger
+        attempt = inv.attempt if trigger in _NEVER_RETRIED_BY_ID else self._attempt(inv)
         # service, function_name, cold_start, request_id, xray_trace_id and
         # correlation_id: the members every log line of the invocation carries too.
         line = (
@@ -134,7 +136,7 @@ class OutcomeSignal:
             f',"duration_ms":{elapsed_us // 1000}.{THREE_DIGITS[elapsed_us % 1000]}'
             f',"billed_duration_ms":{billed},"memory_limit_mb":{self._memory}'
             f',"max_memory_used_mb":{self._rss},"estimated_cost_usd":{cost}'
-            f',"trigger":"{inv.trigger}","attempt":{self._attempt(inv)}'
+            f',"trigger":"{trigger}","attempt":{attempt}'
         )
         error = inv.error
         if error is not None:
