@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from lambdaops import _config
+from lambdaops._funcs import is_coroutine_function
 from lambdaops._lifecycle import Lifecycle
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,7 +49,7 @@ def _in_class_body(func: Callable[..., Any]) -> bool:
 
 def _function_wrapper(func: Callable[..., Any], lifecycle: Lifecycle) -> Callable[..., Any]:
     """A handler function's wrapper: one plain call into the lifecycle."""
-    if _is_async(func):
+    if is_coroutine_function(func):
         wrap_async = lifecycle.wrap_async
 
         async def handler(*args: Any, **kwargs: Any) -> Any:
@@ -91,17 +92,11 @@ def _method_wrapper(func: Callable[..., Any], lifecycle: Lifecycle) -> Callable[
         _method_types = InstrumentedMethod
     # wrapt calls wrapper(wrapped, instance, args, kwargs): the lifecycle's own
     # methods take exactly that, so no extra frame runs per invocation.
-    wrapper = _method_types(func, lifecycle.wrap_async if _is_async(func) else lifecycle.wrap)
+    wrapper = _method_types(
+        func, lifecycle.wrap_async if is_coroutine_function(func) else lifecycle.wrap
+    )
     wrapper._self_lifecycle = lifecycle
     return wrapper  # type: ignore[no-any-return]
-
-
-_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing asyncio (~20 ms)
-
-
-def _is_async(func: Callable[..., Any]) -> bool:
-    code = getattr(func, "__code__", None)
-    return bool(getattr(code, "co_flags", 0) & _CO_COROUTINE)
 
 
 @overload

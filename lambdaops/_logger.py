@@ -13,7 +13,6 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Callable
-from random import random
 from typing import Any
 
 from lambdaops import _output
@@ -278,10 +277,15 @@ class LogSignal:
             _stdlib.install()
         # The buffer size comes with the invocation (Lifecycle.buffer_max); only debug
         # sampling has work to do when an invocation starts.
-        self.start: Callable[[Invocation], None] | None = self._sample if self._rate else None
+        self.start: Callable[[Invocation], None] | None = None
+        if self._rate:
+            from random import random  # ~1 ms of import: only for functions that sample
+
+            self._random = random
+            self.start = self._sample
 
     def _sample(self, inv: Invocation) -> None:
-        if random() < self._rate:
+        if self._random() < self._rate:
             inv.level = DEBUG
             inv.buffer_max = 0
             inv.debug_sampled = True

@@ -16,16 +16,19 @@ tracing failures are contained and reported once.
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import wrapt
 
 from lambdaops._config import Config
+from lambdaops._funcs import (
+    is_async_generator_function,
+    is_coroutine_function,
+    is_generator_function,
+)
 from lambdaops._report import internal_error
 
 if TYPE_CHECKING:
@@ -420,7 +423,7 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
     ``inspect`` see the right kind. Async generators cannot delegate natively
     (no ``yield from``), so for them wrapt returns the generator untouched.
     """
-    if inspect.iscoroutinefunction(func):
+    if is_coroutine_function(func):
 
         async def coroutine(*args: Any, **kwargs: Any) -> Any:
             if not _active:
@@ -428,7 +431,7 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
             return await _call_async(func, args, kwargs, opts)
 
         wrapper: Callable[..., Any] = coroutine
-    elif inspect.isasyncgenfunction(func):
+    elif is_async_generator_function(func):
 
         def async_generator(
             wrapped: Callable[..., Any],
@@ -440,8 +443,10 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
                 return wrapped(*args, **kwargs)  # type: ignore[no-any-return]
             return _generate_async(wrapped(*args, **kwargs), opts)
 
+        import wrapt  # only here: async generators are rare, and wrapt costs ~2 ms of import
+
         return wrapt.FunctionWrapper(func, async_generator)  # type: ignore[no-any-return]
-    elif inspect.isgeneratorfunction(func):
+    elif is_generator_function(func):
 
         def generator(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
             if not _active:

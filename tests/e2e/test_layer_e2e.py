@@ -94,7 +94,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     opt = root / "opt"
     unzip_layer(built.path, opt)
     python = layer.runtime_python(root / "runtime")
-    bare = subprocess.run([python, "-c", "import lambdaops"], capture_output=True, env={})
+    bare = subprocess.run([python, "-c", "import lambdaops"], capture_output=True, env={}, cwd=root)
     assert bare.returncode != 0, "the runtime's Python must not see this machine's lambdaops"
     task = root / "task"
     task.mkdir()
