@@ -22,7 +22,6 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-
 from lambdaops._config import Config
 from lambdaops._funcs import (
     is_async_generator_function,
