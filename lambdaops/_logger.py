@@ -32,6 +32,8 @@ join = "".join
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 _NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRITICAL: "CRITICAL"}
+#: The structlog method name a processor sees, by level.
+_METHODS = {level: name.lower() for level, name in _NAMES.items()}
 #: Every key lambdaops itself puts in a line: a user field named so takes the dict path,
 #: where it wins instead of being written twice.
 _OWN_KEYS = frozenset(
@@ -131,41 +133,33 @@ class BoundLogger:
                 return
             if level >= ERROR and scope.buffer_max:
                 fail(scope)
-            line = None
-            if not scope.config.processors and "exc_info" not in fields:
-                line = self._line(scope, level, message, fields)
-            if line is not None:
-                _output.write_text(line)
-            else:
-                event = self._event(scope, level, message, fields)
-                emit(scope, event, _NAMES.get(level, "INFO").lower())
+            config = scope.config
+            if not config.processors and "exc_info" not in fields:
+                # The common line, without an event dict: the invocation's own fields are
+                # encoded once per invocation (``scope.fragment``), the caller's per line.
+                user = {**self._bound, **fields} if self._bound else fields
+                tail: str | None = ""
+                if user:
+                    if _OWN_KEYS.isdisjoint(user):
+                        try:
+                            tail = encode_members(user) or "," + join(encode_chunks(user, 0))[1:-1]
+                        except Exception:
+                            tail = None  # NaN, cycles, depth, huge ints: the slow path copes
+                    else:
+                        tail = None  # a user field shadows a contract key: the dict decides
+                if tail is not None:
+                    text = message if type(message) is str else _as_message(message)
+                    line = (
+                        f'{{"timestamp":"{iso_timestamp()}"'
+                        f',"level":"{_NAMES.get(level) or _level_name(level)}"'
+                        f',"message":{quote(text)},{scope.fragment or fragment(scope)}{tail}}}\n'
+                    )
+                    if len(line) <= config.max_line_bytes + 1:
+                        _output.write_text(line)
+                        return
+            emit(scope, self._event(scope, level, message, fields), _METHODS.get(level, "info"))
         except Exception as exc:
             internal_error("log", exc)
-
-    def _line(
-        self, scope: Scope, level: int, message: object, fields: dict[str, Any]
-    ) -> str | None:
-        """The common line (newline included) without building an event dict; ``None``
-        sends it the long way.
-
-        The invocation's own fields are encoded once per invocation
-        (``scope.fragment``); only the caller's fields are encoded per line.
-        """
-        user = {**self._bound, **fields} if self._bound else fields
-        tail = ""
-        if user:
-            if not _OWN_KEYS.isdisjoint(user):
-                return None  # a user field shadows a contract key: let the dict decide
-            try:
-                tail = encode_members(user) or "," + join(encode_chunks(user, 0))[1:-1]
-            except Exception:
-                return None  # NaN, cycles, depth, huge ints: the slow path copes
-        line = (
-            f'{{"timestamp":"{iso_timestamp()}","level":"{_NAMES.get(level) or _level_name(level)}"'
-            f',"message":{quote(message if type(message) is str else _as_message(message))}'
-            f",{scope.fragment or fragment(scope)}{tail}}}\n"
-        )
-        return line if len(line) <= scope.config.max_line_bytes + 1 else None
 
     def _event(
         self, scope: Scope, level: int, message: object, fields: dict[str, Any]
