@@ -39,12 +39,20 @@ def lifecycle_of(handler: object) -> Lifecycle:
     return lifecycle
 
 
-def _in_class_body(func: Callable[..., Any]) -> bool:
-    """``Service.handle`` (a method) rather than ``handle`` or ``outer.<locals>.handle``."""
+def _plain_function(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` is a plain handler function, ``def handler(event, context)``, that
+    no class binds: then the cheap wrapper serves. Anything else — a method (defined in a
+    class body, or taking ``self``/``cls`` first), ``*args`` without named parameters (a
+    decorator's inner function), a callable object — gets wrapt's binding wrapper, which
+    hands the lifecycle ``event`` and ``context`` apart from ``self``."""
+    code = getattr(func, "__code__", None)
     qualname = getattr(func, "__qualname__", None)
-    if not isinstance(qualname, str) or not hasattr(func, "__code__"):
-        return True  # a callable object or a builtin: let wrapt bind it
-    return "." in qualname.rpartition("<locals>.")[2]
+    if code is None or not isinstance(qualname, str) or hasattr(func, "__func__"):
+        return False
+    if "." in qualname.rpartition("<locals>.")[2]:
+        return False  # Service.handle: defined in a class body
+    names = code.co_varnames[: code.co_argcount]
+    return len(names) >= 2 and names[0] not in ("self", "cls")
 
 
 def _function_wrapper(func: Callable[..., Any], lifecycle: Lifecycle) -> Callable[..., Any]:
@@ -127,9 +135,9 @@ def instrument(handler: F | None = None, /, **options: Any) -> F | Callable[[F],
         if is_instrumented(func):
             return func  # already instrumented: one lifecycle per handler
         lifecycle = Lifecycle(config)
-        if _in_class_body(func):
-            return _method_wrapper(func, lifecycle)  # type: ignore[return-value]
-        return _function_wrapper(func, lifecycle)  # type: ignore[return-value]
+        if _plain_function(func):
+            return _function_wrapper(func, lifecycle)  # type: ignore[return-value]
+        return _method_wrapper(func, lifecycle)  # type: ignore[return-value]
 
     if handler is not None:
         return decorate(handler)

@@ -69,7 +69,7 @@ def inspect_event(event: object) -> EventInfo:
         if type(event) is not dict:
             return _inspect(event)
         ctx = event.get("requestContext")
-        if type(ctx) is dict:
+        if isinstance(ctx, dict):
             info = _http(event, ctx)
             if info is not None:
                 return info

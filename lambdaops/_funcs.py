@@ -30,7 +30,10 @@ def _flags(func: Any) -> int:
 
 
 def is_coroutine_function(func: Any) -> bool:
-    return bool(_flags(func) & _COROUTINE)
+    # Python 3.12's inspect.markcoroutinefunction marks a sync function as a coroutine one.
+    return (
+        bool(_flags(func) & _COROUTINE) or getattr(func, "_is_coroutine_marker", None) is not None
+    )
 
 
 def is_async_generator_function(func: Any) -> bool:

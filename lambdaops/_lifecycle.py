@@ -230,11 +230,16 @@ class Lifecycle:
         # Entered before the signals start: the watchdog finds armed invocations in flight.
         _in_flight.append(inv)  # list.append/remove are atomic: no lock needed
         _current.set(inv)
-        for signal, start in self.starters_sampled if inv.sampled else self.starters:
-            try:
-                start(inv)
-            except Exception as exc:
-                internal_error(f"{signal}.start", exc)
+        try:
+            for signal, start in self.starters_sampled if inv.sampled else self.starters:
+                try:
+                    start(inv)
+                except Exception as exc:
+                    internal_error(f"{signal}.start", exc)
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit, a timeout signal...
+            self.end(inv, None, exc)  # the invocation is over: its record, and out of flight
+            leave(inv)
+            raise
         return inv
 
     # -- end ------------------------------------------------------------------

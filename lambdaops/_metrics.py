@@ -11,6 +11,7 @@ EMF is written natively: ``aws_embedded_metrics`` costs ~160 ms of import
 
 from __future__ import annotations
 
+import threading
 import time
 from types import MappingProxyType
 from typing import Any
@@ -116,6 +117,7 @@ class MetricSet:
 
 #: The shared empty default; writing to it raises, so writers swap in a dict first.
 _NONE: Any = MappingProxyType({})
+_swap_lock = threading.Lock()
 
 
 def _store(scope: Scope) -> MetricSet:
@@ -221,7 +223,9 @@ class Metrics:
             )
             return
         if store.dimensions is _NONE:
-            store.dimensions = {}
+            with _swap_lock:  # two threads of one invocation must not each swap in a dict
+                if store.dimensions is _NONE:
+                    store.dimensions = {}
         store.dimensions[name] = text
 
     def property(self, key: str, value: Any) -> None:
@@ -229,7 +233,9 @@ class Metrics:
         _check_name("property", key)
         store = _store(current())
         if store.properties is _NONE:
-            store.properties = {}
+            with _swap_lock:
+                if store.properties is _NONE:
+                    store.properties = {}
         store.properties[key] = value
 
     def flush(self) -> None:

@@ -80,29 +80,29 @@ class OutcomeSignal:
     #: Nothing to do as an invocation starts: the record is written as it ends.
     start = None
 
-    def _attempt(self, inv: Invocation) -> int:
+    def _attempt(self, inv: Invocation) -> None:
         """The attempt number, counting earlier invocations of the same request id here.
 
         Lambda retries an invocation under the same request id only when it was invoked
         asynchronously; synchronous sources (API Gateway, ALB, URLs) and pollers (SQS,
         streams, Kafka, which count redeliveries themselves) never do.
         """
-        attempt = inv.attempt
         if not inv.request_id or inv.trigger in _NEVER_RETRIED_BY_ID:
-            return attempt
+            return
         previous = self._seen.get(inv.request_id)
         if previous is not None:
-            attempt = inv.attempt = max(attempt, previous + 1)
-        self._seen[inv.request_id] = attempt
+            inv.attempt = max(inv.attempt, previous + 1)
+        self._seen[inv.request_id] = inv.attempt
         if len(self._seen) > _SEEN_REQUESTS:
             del self._seen[next(iter(self._seen))]  # dicts keep insertion order: the oldest
-        return attempt
 
     def finish(self, inv: Invocation) -> None:
+        if inv.trigger not in _NEVER_RETRIED_BY_ID:
+            self._attempt(inv)
         _output.write_text(self.text(inv))
 
     def record(self, inv: Invocation) -> dict[str, Any]:
-        """The record as a dict (what :meth:`finish` writes)."""
+        """The record as a dict (what :meth:`finish` writes, without counting a retry)."""
         return json.loads(self.text(inv))  # type: ignore[no-any-return]
 
     def text(self, inv: Invocation) -> str:
@@ -127,8 +127,6 @@ class OutcomeSignal:
         if inv.ended_ns - self._rss_read_ns > _RSS_REFRESH_NS:  # peak RSS only grows
             self._rss = self._max_rss_mb()
             self._rss_read_ns = inv.ended_ns
-        trigger = inv.trigger
-        attempt = inv.attempt if trigger in _NEVER_RETRIED_BY_ID else self._attempt(inv)
         # service, function_name, cold_start, request_id, xray_trace_id and
         # correlation_id: the members every log line of the invocation carries too.
         line = (
@@ -136,7 +134,7 @@ class OutcomeSignal:
             f',"duration_ms":{elapsed_us // 1000}.{THREE_DIGITS[elapsed_us % 1000]}'
             f',"billed_duration_ms":{billed},"memory_limit_mb":{self._memory}'
             f',"max_memory_used_mb":{self._rss},"estimated_cost_usd":{cost}'
-            f',"trigger":"{trigger}","attempt":{attempt}'
+            f',"trigger":"{inv.trigger}","attempt":{inv.attempt}'
         )
         error = inv.error
         if error is not None:

@@ -112,7 +112,10 @@ class Watchdog:
         return min((inv.fire_at for inv in _watched()), default=math.inf)
 
     def _after_fork(self) -> None:
-        """A forked child has no watchdog thread: start afresh."""
+        """A forked child has no watchdog thread: start afresh, and leave the parent's
+        invocations (inherited in the in-flight list) to the parent's watchdog."""
+        for inv in list(_scope._in_flight):
+            inv.fire_at = math.inf
         self.__init__()  # type: ignore[misc]
 
 

@@ -159,3 +159,29 @@ def test_functions_get_a_plain_wrapper_methods_a_binding_one(lambdaops_capture: 
     assert wrapped({}, ctx) == "f"
     records = [r for r in lambdaops_capture.records if "outcome" in r]
     assert [r["request_id"] for r in records] == [ctx.aws_request_id] * 3
+
+
+def test_methods_the_name_does_not_reveal_still_bind_self(lambdaops_capture: Capture) -> None:
+    def no_wraps(func: Any) -> Any:  # a decorator without functools.wraps
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            return func(*args, **kwargs)
+
+        return inner
+
+    def assigned(self: Any, event: Any, context: Any) -> Any:
+        return (self, event)
+
+    class Service:
+        @instrument
+        @no_wraps
+        def handle(self, event: Any, context: Any) -> Any:
+            return (self, event)
+
+        late = instrument(assigned)
+
+    service = Service()
+    ctx = LambdaContext()
+    assert service.handle({"n": 1}, ctx) == (service, {"n": 1})
+    assert service.late({"n": 2}, ctx) == (service, {"n": 2})
+    records = [r for r in lambdaops_capture.records if "outcome" in r]
+    assert [r["request_id"] for r in records] == [ctx.aws_request_id] * 2

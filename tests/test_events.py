@@ -345,3 +345,14 @@ def test_extra_top_level_keys_keep_a_valid_result(trigger: str, key: str, value:
     event = copy.deepcopy(FIXTURES[trigger])
     event[key] = value
     assert_valid(inspect_event(event))
+
+
+def test_a_dict_subclass_request_context_is_still_an_http_event() -> None:
+    from collections import OrderedDict
+
+    event = {
+        "version": "2.0",
+        "requestContext": OrderedDict(http={"method": "GET"}, requestId="rq"),
+    }
+    info = inspect_event(event)
+    assert (info.trigger, info.correlation_id) == ("api-gateway-http", "rq")

@@ -112,6 +112,20 @@ def test_retry_of_the_same_request_id_counts_attempts(lambdaops_capture: Capture
         except RuntimeError:
             pass
     assert [r["attempt"] for r in outcomes(lambdaops_capture)] == [1, 2, 3]
+    # reading a record back (OutcomeSignal.record) counts nothing
+    signal = handler.lambdaops_lifecycle.signals[-1]
+    seen: list[int] = []
+
+    @instrument
+    def peek(event: Any, context: Any) -> None:
+        from lambdaops._scope import current_invocation
+
+        inv = current_invocation()
+        seen.extend(signal.record(inv)["attempt"] for _ in range(3))
+
+    peek.lambdaops_lifecycle.plan(handler.lambdaops_lifecycle.signals)
+    peek({}, LambdaContext())
+    assert seen == [1, 1, 1]
 
 
 def test_sqs_batch_items_and_receive_count(lambdaops_capture: Capture) -> None:

@@ -306,3 +306,35 @@ def test_internal_failure_in_a_signal_is_contained(
     assert len(outcomes(lambdaops_capture)) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2  # exploding.start and exploding.finish, each reported once
+
+
+def test_a_base_exception_in_a_signal_start_ends_the_invocation(lambdaops_capture: Capture) -> None:
+    from lambdaops import _scope
+
+    @instrument
+    def handler(event: Any, context: Any) -> object:
+        return SENTINEL
+
+    class Interrupting:
+        name = "interrupting"
+        calls = 0
+        finish = None
+
+        def start(self, inv: Any) -> None:
+            Interrupting.calls += 1
+            if Interrupting.calls == 1:
+                raise KeyboardInterrupt
+
+    lifecycle = handler.lambdaops_lifecycle
+    lifecycle.plan((*lifecycle.signals, Interrupting()))
+    first, second = LambdaContext(), LambdaContext()
+    with pytest.raises(KeyboardInterrupt):
+        handler({}, first)
+    assert handler({}, second) is SENTINEL  # not mistaken for a nested call
+    records = outcomes(lambdaops_capture)
+    assert [(r["request_id"], r["outcome"]) for r in records] == [
+        (first.aws_request_id, "error"),
+        (second.aws_request_id, "success"),
+    ]
+    assert records[0]["error_type"] == "KeyboardInterrupt"
+    assert _scope._in_flight == [] and _scope._current.get() is None

@@ -88,3 +88,20 @@ def test_no_deadline_no_watch(lambdaops_capture: Capture) -> None:
 )
 def test_default_margin_scales_with_short_timeouts(remaining: int, margin: int) -> None:
     assert default_margin_ms(remaining) == margin
+
+
+def test_a_forked_child_leaves_the_parents_invocations_alone(lambdaops_capture: Capture) -> None:
+    from lambdaops import _scope
+
+    watched: list[int] = []
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        watched.append(_watchdog.armed())
+        _watchdog._after_fork()  # what os.register_at_fork runs in a child
+        watched.append(_watchdog.armed())
+
+    handler({}, LambdaContext())
+    assert watched == [1, 0]  # the child's watchdog would never fire the parent's request
+    assert _scope._in_flight == []
+    assert [r["outcome"] for r in outcomes(lambdaops_capture)] == ["success"]
