@@ -18,6 +18,7 @@ from typing import Any
 TRUNCATED = "…[truncated {} chars]"
 _MAX_DEPTH = 32
 _MAX_REPR = 2048
+_MAX_INT_BITS = 14_000  # ~4,200 decimal digits: below Python's int-to-text limit
 
 
 def safe_repr(obj: object) -> str:
@@ -125,9 +126,13 @@ def _shorten(text: str, cap: int) -> str:
 
 
 def _plain(obj: object, cap: int, seen: set[int], depth: int) -> Any:
-    """A JSON-safe copy of ``obj``: cycles cut, NaN named, strings capped."""
-    if obj is None or isinstance(obj, (bool, int)):
+    """A JSON-safe copy of ``obj``: cycles cut, NaN named, strings and huge ints capped."""
+    if obj is None or isinstance(obj, bool):
         return obj
+    if isinstance(obj, int):
+        # Past ~4,300 digits int-to-text raises (sys.int_info.str_digits_check_threshold).
+        bits = obj.bit_length()
+        return obj if bits <= _MAX_INT_BITS else f"<int of {bits} bits>"
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else str(obj)
     if isinstance(obj, str):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from lambdaops import instrument, log, metrics
 from lambdaops._events import TRIGGERS, inspect_event
-from lambdaops._render import render
+from lambdaops._render import encode_members, render
 from lambdaops.testing import LambdaContext, capture
 
 EXAMPLES = int(os.environ.get("LAMBDAOPS_FUZZ_EXAMPLES", "300"))
@@ -127,3 +127,52 @@ def test_a_handler_survives_any_event(event: Any) -> None:
     records = [json.loads(line) for line in cap.lines]
     assert sum("outcome" in r for r in records) == 1
     assert all(len(line) <= 1024 * 1024 for line in cap.lines)
+
+
+plain = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=10**4000, max_value=10**4400)  # past str()'s digit limit
+    | st.floats()
+    | st.text()
+)
+
+
+@FUZZ
+@given(st.dictionaries(st.text(max_size=12), plain, max_size=6))
+def test_plain_fields_format_exactly_as_json_does(fields: dict[str, Any]) -> None:
+    try:
+        expected = json.dumps(fields, separators=(",", ":"), allow_nan=False)
+    except (ValueError, OverflowError):
+        expected = None  # NaN/inf or an int too long for str(): must not take the fast path
+    try:
+        got = encode_members(fields)
+    except ValueError:
+        got = None  # the logger catches it and takes the slow path
+    if expected is None:
+        assert got is None
+    elif got is not None:
+        assert "{" + got[1:] + "}" == expected if fields else got == ""
+
+
+@instrument(service="fuzz-fields")
+def _fields_handler(event: Any, context: Any) -> str:
+    log.info("fields", **event)
+    return "ok"
+
+
+@FUZZ
+@given(st.dictionaries(st.text(max_size=12).filter(str.isidentifier), plain, max_size=6))
+def test_a_log_line_with_any_plain_fields_is_one_json_object(fields: dict[str, Any]) -> None:
+    with capture() as cap:
+        assert _fields_handler(fields, LambdaContext()) == "ok"
+    # (an int past str()'s digit limit is valid JSON that json.loads refuses: keep its text)
+    (line,) = [
+        json.loads(raw, parse_int=lambda s: int(s) if len(s) < 4000 else s)
+        for raw in cap.lines
+        if '"message":"fields"' in raw
+    ]
+    for key, value in fields.items():
+        if (key in line and isinstance(value, (str, bool))) or value is None:
+            assert line.get(key, value) == value  # own keys may shadow: the dict decides

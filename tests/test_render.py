@@ -116,3 +116,9 @@ def test_a_line_that_cannot_fit_is_still_valid_json() -> None:
         assert len(line) <= limit
         assert isinstance(json.loads(line), dict)  # shortened, never cut mid-JSON
         assert "truncated" in line
+
+
+def test_an_int_too_long_for_text_is_named_not_lost() -> None:
+    line = json.loads(render({"message": "m", "big": 10**5000, "small": 10**40}, 256 * 1024))
+    assert line["message"] == "m" and line["small"] == 10**40
+    assert line["big"].startswith("<int of ") and line["big"].endswith(" bits>")
