@@ -66,14 +66,7 @@ def inspect_event(event: object) -> EventInfo:
     ``get`` raises, say), so that observability can never fail an invocation.
     """
     try:
-        if type(event) is not dict:
-            return _inspect(event)
-        ctx = event.get("requestContext")
-        if isinstance(ctx, dict):
-            info = _http(event, ctx)
-            if info is not None:
-                return info
-        return _others(event)
+        return _inspect(event)
     except Exception:
         return _DIRECT
 
