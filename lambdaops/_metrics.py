@@ -318,10 +318,12 @@ def take_documents(
     return docs
 
 
-def _single(config: Config, name: str, metric: _Metric) -> str:
+def _single(config: Config, name: str, metric: _Metric, scope: Scope | None = None) -> str:
     """The most common invocation of all: one business metric with one value, merged into
-    the outcome record. Everything but the timestamp and the value is cached, by name
-    (checked against the config, unit and resolution it was made for)."""
+    the outcome record (or, given the invocation's ``scope``, a document of its own that
+    names its dimensions, request id and trace id). Everything but the timestamp, the ids
+    and the value is cached, by name (checked against the config, unit and resolution
+    it was made for)."""
     cached = _single_cache.get(name)
     if (
         cached is None
@@ -329,19 +331,38 @@ def _single(config: Config, name: str, metric: _Metric) -> str:
         or cached[1] != metric.unit
         or cached[2] != metric.resolution
     ):
-        dims, _, tail_dims_json = _default_dimensions(config)
+        dims, dims_json, tail_dims_json = _default_dimensions(config)
         directive = _directive(
             config.namespace, tuple(dims), ((name, metric.unit, metric.resolution),)
         )
         tail = f"{tail_dims_json}," if tail_dims_json else ""
-        text = f',"CloudWatchMetrics":{directive}}},{tail}{quote(name)}:'
-        cached = (config, metric.unit, metric.resolution, text)
+        aws = f',"CloudWatchMetrics":{directive}}}'
+        member = f"{quote(name)}:"
+        cached = (
+            config,
+            metric.unit,
+            metric.resolution,
+            f"{aws},{tail}{member}",
+            aws,
+            dims_json,
+            member,
+        )
         if len(_single_cache) >= 256:
             _single_cache.clear()
         _single_cache[name] = cached
     value = metric.values[0]
     number = str(value) if type(value) is int else repr(value)
-    return f'"_aws":{{"Timestamp":{time.time_ns() // 1_000_000}{cached[3]}{number}'
+    stamp = time.time_ns() // 1_000_000
+    if scope is None:
+        return f'"_aws":{{"Timestamp":{stamp}{cached[3]}{number}'
+    context = cached[5]
+    if isinstance(scope, Invocation):
+        context += f',"request_id":{quote(scope.request_id)}'
+        if scope.xray_trace_id:
+            context += f',"xray_trace_id":{quote(scope.xray_trace_id)}'
+    context = context.lstrip(",")
+    sep = "," if context else ""
+    return f'"_aws":{{"Timestamp":{stamp}{cached[4]},{context}{sep}{cached[6]}{number}'
 
 
 def _one_document(
@@ -422,7 +443,7 @@ def _merge(first: MetricSet, second: MetricSet | None) -> MetricSet:
 
 
 _directives: dict[tuple[Any, ...], str] = {}
-_single_cache: dict[str, tuple[Config, str, int, str]] = {}
+_single_cache: dict[str, tuple[Config, str, int, str, str, str, str]] = {}
 
 
 def _directive(
@@ -524,16 +545,14 @@ class MetricsSignal:
             if store is None:
                 return  # nothing to write: most invocations of most functions
             metrics = store.metrics
-            if (
-                len(metrics) == 1
-                and self.merge_into_outcome
-                and not store.dimensions
-                and not store.properties
-            ):
+            if len(metrics) == 1 and not store.dimensions and not store.properties:
                 for name, metric in metrics.items():
                     if len(metric.values) == 1:  # the common case, without the machinery
                         inv.metrics = None
-                        inv.emf = _single(inv.config, name, metric)
+                        if self.merge_into_outcome:
+                            inv.emf = _single(inv.config, name, metric)
+                        else:
+                            _output.write_text("{" + _single(inv.config, name, metric, inv) + "}\n")
                         return
         extra: dict[str, float] | None = None
         if inv.cold_start or inv.outcome == "timeout":

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -234,3 +235,24 @@ def test_metrics_outside_a_handler_ride_with_the_next_invocation(
     handler({}, LambdaContext())
     (doc,) = emf_docs(lambdaops_capture.lines)
     assert doc["AtImport"] == 1 and doc["InHandler"] == 2
+
+
+@pytest.mark.parametrize("value", [3, 3.5, -0.25, 10**18])
+def test_a_lone_metric_written_alone_matches_the_general_document(value: float) -> None:
+    """With the outcome record off, one metric takes a cached path: the same document."""
+    import re
+
+    from lambdaops import _metrics, _scope
+    from lambdaops._config import resolve
+
+    config = resolve(service="svc", namespace="NS")
+    metric = _metrics._Metric("Count", 60)
+    metric.values.append(value)
+    inv = _scope.Invocation(config, {}, None, None, "rid", "fn", 128, False)
+    inv.xray_trace_id = "1-abc-def"
+    general = _metrics._one_document(config, {"Gizmos": metric}, inv, False)
+    fast = _metrics._single(config, "Gizmos", metric, inv)
+    assert general is not None
+    stamp = re.compile(r'"Timestamp":\d+')
+    assert stamp.sub("T", fast) == stamp.sub("T", general)
+    assert json.loads("{" + fast + "}")["Gizmos"] == value
