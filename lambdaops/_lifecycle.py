@@ -217,11 +217,7 @@ class Lifecycle:
             header = trace_header()
             if header:
                 inv.trace_header = header
-                if header.startswith("Root="):  # as Lambda sends it: Root=...;Parent=...
-                    end = header.find(";")
-                    inv.xray_trace_id = header[5:] if end < 0 else header[5:end]
-                else:
-                    inv.xray_trace_id = trace_root(header)
+                inv.xray_trace_id = trace_root(header)
                 inv.sampled = _SAMPLED in header
             inv.started_ns = time.perf_counter_ns()
         except Exception as exc:

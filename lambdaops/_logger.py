@@ -18,7 +18,7 @@ from typing import Any
 from lambdaops import _output
 from lambdaops._config import Config
 from lambdaops._render import (
-    encode_chunks,
+    encode,
     encode_members,
     exception_fields,
     iso_timestamp,
@@ -27,8 +27,6 @@ from lambdaops._render import (
 )
 from lambdaops._report import internal_error
 from lambdaops._scope import Invocation, Scope, _current, current, fragment
-
-join = "".join
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 _NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRITICAL: "CRITICAL"}
@@ -142,7 +140,7 @@ class BoundLogger:
                 if user:
                     if _OWN_KEYS.isdisjoint(user):
                         try:
-                            tail = encode_members(user) or "," + join(encode_chunks(user, 0))[1:-1]
+                            tail = encode_members(user) or "," + encode(user)[1:-1]
                         except Exception:
                             tail = None  # NaN, cycles, depth, huge ints: the slow path copes
                     else:

@@ -81,13 +81,14 @@ class OutcomeSignal:
     start = None
 
     def _attempt(self, inv: Invocation) -> None:
-        """The attempt number, counting earlier invocations of the same request id here.
+        """Count this invocation among earlier ones of the same request id here.
 
-        Lambda retries an invocation under the same request id only when it was invoked
-        asynchronously; synchronous sources (API Gateway, ALB, URLs) and pollers (SQS,
-        streams, Kafka, which count redeliveries themselves) never do.
+        Called only for triggers not in ``_NEVER_RETRIED_BY_ID``: Lambda retries under
+        the same request id only asynchronous invocations; synchronous sources (API
+        Gateway, ALB, URLs) and pollers (SQS, streams, Kafka, which count redeliveries
+        themselves) never do.
         """
-        if not inv.request_id or inv.trigger in _NEVER_RETRIED_BY_ID:
+        if not inv.request_id:
             return
         previous = self._seen.get(inv.request_id)
         if previous is not None:

@@ -80,9 +80,8 @@ def make_encoder(default: Callable[[Any], object]) -> Callable[[object], str]:
     return lambda obj: join(chunks(obj, 0))
 
 
-#: The fast encoder in pieces: ``"".join(encode_chunks(obj, 0))`` (one call fewer
-#: than :func:`encode`, for the hottest paths).
-encode_chunks = make_chunk_encoder(_default)
+#: The fast encoder, giving the JSON text in pieces.
+_encode_chunks = make_chunk_encoder(_default)
 _join = "".join
 #: A str as a JSON string literal, ASCII-only (C-accelerated).
 quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
@@ -90,7 +89,7 @@ quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 def encode(obj: object) -> str:
     """The fast encoder alone; raises on NaN, cycles and depth (callers fall back)."""
-    return _join(encode_chunks(obj, 0))
+    return _join(_encode_chunks(obj, 0))
 
 
 def encode_members(fields: Mapping[str, Any]) -> str | None:

@@ -185,12 +185,7 @@ class TimeoutSignal:
                 return
             margin = self.margin_ms = default_margin_ms(int(remaining))
         inv.thread_id = get_ident()
-        inv.fire_at = fire_at = (deadline_ms - margin) / 1000
-        watchdog = _watchdog
-        watchdog._last_armed = fire_at
-        # Watchdog.arm, in short, when the thread runs and will wake up in time anyway.
-        if watchdog._thread is None or fire_at < watchdog._sleep_until - 0.001:
-            watchdog.arm(inv, fire_at)
+        _watchdog.arm(inv, (deadline_ms - margin) / 1000)
 
     @staticmethod
     def _deadline_from_remaining(context: object) -> int | None:

@@ -1,10 +1,11 @@
 """Profile lambdaops' warm path: where one invocation of the benchmark handler spends time.
 
-Run: ``python benchmarks/profile.py [--invocations N] [--lines]`` (``make bench`` installs
-pyinstrument and line_profiler). The handler is the suite's ``lambdaops all, unsampled``
-scenario. By default pyinstrument samples the loop and prints its call tree; ``--lines``
-runs line_profiler over the lifecycle's own functions instead (its per-line overhead
-inflates every figure, so read it for proportions, not for absolute times).
+Run: ``python benchmarks/hot_path.py [--invocations N] [--lines | --calls]`` (``make bench``
+installs pyinstrument and line_profiler). The handler is the suite's ``lambdaops all,
+unsampled`` scenario. By default pyinstrument samples the loop and prints its call tree;
+``--lines`` runs line_profiler over the lifecycle's own functions instead (its per-line
+overhead inflates every figure, so read it for proportions, not for absolute times);
+``--calls`` counts the calls one invocation makes (cProfile), Python-level and built-in.
 """
 
 from __future__ import annotations
@@ -33,9 +34,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--invocations", type=int, default=200_000)
     parser.add_argument("--lines", action="store_true", help="line_profiler, not pyinstrument")
+    parser.add_argument("--calls", action="store_true", help="calls per invocation (cProfile)")
     args = parser.parse_args(argv)
     precompile()
     call, real_stdout = _loop(args.invocations)
+    if args.calls:
+        import cProfile
+        import pstats
+
+        runs = min(args.invocations, 10_000)
+        counter = cProfile.Profile()
+        counter.enable()
+        for _ in range(runs):
+            call()  # type: ignore[operator]
+        counter.disable()
+        sys.stdout = real_stdout  # type: ignore[assignment]
+        stats = pstats.Stats(counter).stats  # type: ignore[attr-defined]
+        per_call = {
+            f"{func[0].rpartition('/')[2]}:{func[2]}": calls / runs
+            for func, (_, calls, *_rest) in stats.items()
+            if calls >= runs
+        }
+        python = {name: n for name, n in per_call.items() if not name.startswith("~")}
+        print(
+            f"calls per invocation: {sum(per_call.values()):.0f} in all, "
+            f"{sum(n for name, n in python.items() if '.py:' in name):.0f} Python-level"
+        )
+        for name, n in sorted(python.items(), key=lambda kv: -kv[1])[:40]:
+            print(f"{n:6.1f}  {name}")
+        return 0
     if args.lines:
         from line_profiler import LineProfiler
 
