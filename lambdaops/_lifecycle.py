@@ -180,7 +180,7 @@ class Lifecycle:
                 event, context = args[0], args[1]
             else:
                 event = args[0] if args else kwargs.get("event")
-                context = args[1] if len(args) > 1 else kwargs.get("context")
+                context = kwargs.get("context")
             request_id = getattr(context, "aws_request_id", None)
             if type(request_id) is not str:
                 request_id = str(request_id or "")
