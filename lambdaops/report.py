@@ -1,24 +1,29 @@
 """``lambdaops report``: availability, latency, cold starts and cost from a function's logs.
 
-Reads the lines a function wrote — lambdaops' JSON lines as they are, or as
-CloudWatch exports and ``aws logs tail`` print them (a timestamp and stream
-name before the JSON) — and Lambda's ``REPORT`` lines for init durations.
-Every figure comes from the outcome records: one per invocation attempt.
+Reads the lines a function wrote — as they are, or as CloudWatch exports and
+``aws logs tail`` print them (a timestamp and stream name first) — in Lambda's
+text or JSON log format. Lambda's platform records count the invocations,
+because Lambda writes them whatever killed an invocation; lambdaops' outcome
+records (``"lambdaops":"outcome"``) say how each ended from inside, and fill
+in the figures only they carry (handler duration, batch items, HTTP status,
+cost). How the two are reconciled: :mod:`lambdaops._reconcile`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-_INIT = re.compile(r"Init Duration:\s*([0-9.]+)\s*ms")
-_REQUEST = re.compile(r"RequestId:\s*([0-9A-Za-z-]+)")
+from lambdaops._platform_records import InitReport, Metrics, Outcome, Parsed, parse
+from lambdaops._reconcile import Invocation, reconcile
+
 _OWN_METRICS = frozenset({"ColdStart", "Timeout"})
+#: Triggers whose response is an HTTP response with a ``statusCode``.
+HTTP_TRIGGERS = frozenset({"api-gateway-rest", "api-gateway-http", "alb", "lambda-url"})
+_HTTP_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 
 
 @dataclass
@@ -40,6 +45,19 @@ class Report:
     metrics: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     #: Each attempt's outcome, in log order (for the availability-over-time plot).
     outcomes: list[str] = field(default_factory=list)
+    #: Failed attempts by error type (the handler's exception, or Lambda's ``Runtime.*``).
+    failures_by_cause: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: Attempts counted from Lambda's platform records alone (no outcome record).
+    platform_only: int = 0
+    init_failures: list[InitReport] = field(default_factory=list)
+    #: Attempts failed by a failed init that Lambda re-ran for them.
+    init_failed_invocations: int = 0
+    #: HTTP responses by status class, and HTTP-triggered attempts that failed.
+    http: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys((*_HTTP_CLASSES, "failed"), 0)
+    )
+    #: Where timed-out handlers were stuck (lambdaops' ``stuck_in`` or a faulthandler dump).
+    stuck_in: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     # -- derived figures ------------------------------------------------------
     @property
@@ -57,6 +75,12 @@ class Report:
     @property
     def item_availability(self) -> float | None:
         return (self.items - self.items_failed) / self.items if self.items else None
+
+    @property
+    def http_availability(self) -> float | None:
+        """HTTP responses that are neither 5xx nor a failed invocation / HTTP attempts."""
+        total = sum(self.http.values())
+        return (total - self.http["5xx"] - self.http["failed"]) / total if total else None
 
     def percentile(self, q: float) -> float | None:
         """Nearest-rank percentile of the handler durations."""
@@ -103,6 +127,20 @@ class Report:
             if self.invocations
             else None,
             "metrics": dict(sorted(self.metrics.items())),
+            "failures_by_cause": _by_count(self.failures_by_cause),
+            "platform_only": self.platform_only,
+            "init_failures": {
+                "total": len(self.init_failures),
+                "by_phase": _by_count(_count(f.phase for f in self.init_failures)),
+                "by_cause": _by_count(_count(f.cause for f in self.init_failures)),
+                "failed_invocations": self.init_failed_invocations,
+            },
+            "http": {
+                "responses": sum(self.http.values()),
+                **self.http,
+                "availability": _round(self.http_availability),
+            },
+            "stuck_in": _by_count(self.stuck_in),
         }
 
 
@@ -110,41 +148,44 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _json_in(line: str) -> dict[str, Any] | None:
-    """The JSON object in a log line, after any timestamp/stream prefix."""
-    start = line.find("{")
-    if start < 0:
-        return None
-    try:
-        obj = json.loads(line[start:])
-    except ValueError:
-        return None
-    return obj if isinstance(obj, dict) else None
+def _count(names: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for name in names:
+        counts[name] += 1
+    return counts
+
+
+def _by_count(counts: dict[str, int]) -> dict[str, int]:
+    """Most frequent first, then by name: the order a reader wants, stable for tests."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def build(lines: Iterable[str]) -> Report:
     """Aggregate a function's log lines into a :class:`Report`."""
     report = Report()
-    for raw in lines:
-        line = raw.strip()
-        if not line:
-            continue
-        if "REPORT RequestId:" in line:
-            init = _INIT.search(line)
-            if init:
-                report.init_durations_ms.append(float(init.group(1)))
-            continue
-        record = _json_in(line)
-        if record is None:
-            continue
-        if "_aws" in record:
-            _add_metrics(report, record)
-        if "outcome" in record:
-            _add_outcome(report, record)
+    found = reconcile(_metrics_from(parse(lines), report))
+    report.init_failures = found.init_failures
+    seen: dict[str, int] = defaultdict(int)
+    for inv in found.invocations:
+        seen[inv.request_id] += 1
+        _add_invocation(report, inv, seen[inv.request_id])
     return report
 
 
+def _metrics_from(parsed: Iterable[Parsed], report: Report) -> Iterator[Parsed]:
+    """Pass the events on, summing the business metrics of every EMF document on the way."""
+    for item in parsed:
+        event = item.event
+        if isinstance(event, Outcome):
+            _add_metrics(report, event.record)
+        elif isinstance(event, Metrics):
+            _add_metrics(report, event.document)
+        yield item
+
+
 def _add_metrics(report: Report, doc: dict[str, Any]) -> None:
+    if "_aws" not in doc:
+        return
     try:
         for directive in doc["_aws"]["CloudWatchMetrics"]:
             for metric in directive["Metrics"]:
@@ -153,37 +194,79 @@ def _add_metrics(report: Report, doc: dict[str, Any]) -> None:
                     continue
                 value = doc.get(name)
                 values = value if isinstance(value, list) else [value]
-                report.metrics[name] += sum(v for v in values if isinstance(v, (int, float)))
+                report.metrics[name] += sum(
+                    v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
+                )
     except (KeyError, TypeError):
         return
 
 
-def _add_outcome(report: Report, rec: dict[str, Any]) -> None:
-    outcome = rec.get("outcome")
-    ok = outcome == "success"
+def _add_invocation(report: Report, inv: Invocation, occurrence: int) -> None:
+    final = inv.final()
+    rec = final.record or {}
+    ok = final.outcome == "success"
     report.invocations += 1
     report.successes += ok
-    report.errors += outcome == "error"
-    report.timeouts += outcome == "timeout"
-    report.cold_starts += rec.get("cold_start") is True
-    duration = rec.get("duration_ms")
-    if isinstance(duration, (int, float)):
-        report.durations_ms.append(float(duration))
-    request = rec.get("request_id")
-    if isinstance(request, str) and request:
-        report.requests[request] = report.requests.get(request, False) or ok
-    raw_attempt = rec.get("attempt")
-    attempt = raw_attempt if isinstance(raw_attempt, int) else 1
-    counts = report.by_attempt[attempt]
+    report.errors += final.outcome == "error"
+    report.timeouts += final.outcome == "timeout"
+    report.outcomes.append(final.outcome)
+    if not ok:
+        report.failures_by_cause[final.cause or "Runtime.Unknown"] += 1
+        report.init_failed_invocations += inv.init_failure is not None
+    if final.record is None:
+        report.platform_only += 1
+    platform = inv.report
+    init_ms = platform.init_ms if platform is not None else None
+    if init_ms is not None:
+        report.init_durations_ms.append(init_ms)
+    report.cold_starts += rec.get("cold_start") is True or init_ms is not None
+    duration = _number(rec.get("duration_ms"))
+    if duration is None and platform is not None:
+        duration = platform.duration_ms
+    if duration is not None:
+        report.durations_ms.append(duration)
+    report.requests[inv.request_id] = report.requests.get(inv.request_id, False) or ok
+    attempt = rec.get("attempt")
+    counts = report.by_attempt[attempt if isinstance(attempt, int) else occurrence]
     counts[0] += ok
     counts[1] += 1
     if isinstance(rec.get("items"), int):
         report.items += rec["items"]
         report.items_failed += int(rec.get("items_failed") or 0)
-    cost = rec.get("estimated_cost_usd")
-    if isinstance(cost, (int, float)):
-        report.cost_usd += cost
-    report.outcomes.append(str(outcome))
+    cost = _number(rec.get("estimated_cost_usd"))
+    report.cost_usd += cost if cost is not None else _platform_cost(inv)
+    _add_http(report, rec, ok)
+    stuck = inv.stuck_in
+    if final.outcome == "timeout" and stuck:
+        report.stuck_in[stuck] += 1
+
+
+def _add_http(report: Report, rec: dict[str, Any], ok: bool) -> None:
+    status = rec.get("status_code")
+    if rec.get("trigger") not in HTTP_TRIGGERS and not isinstance(status, int):
+        return
+    if not ok:
+        report.http["failed"] += 1
+    elif isinstance(status, int) and 200 <= status < 600:
+        report.http[f"{status // 100}xx"] += 1
+    # a success without a status code (or a 1xx) is no HTTP response the report can class
+
+
+def _platform_cost(inv: Invocation) -> float:
+    """Lambda's price from its REPORT, for an attempt without an outcome record (x86_64)."""
+    from lambdaops._outcome import PRICE_PER_GB_SECOND, PRICE_PER_REQUEST
+
+    platform = inv.report
+    if platform is None or platform.billed_ms is None or platform.memory_mb is None:
+        return 0.0
+    gb_seconds = platform.memory_mb / 1024 * platform.billed_ms / 1000
+    return gb_seconds * PRICE_PER_GB_SECOND["x86_64"] + PRICE_PER_REQUEST
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
 
 
 def _pct(value: float | None) -> str:
@@ -208,6 +291,34 @@ def format_table(report: Report) -> str:
     ]
     for attempt, value in d["availability_by_attempt"].items():
         rows.append((f"  attempt {attempt}", _pct(value)))
+    http = d["http"]
+    if http["responses"]:
+        rows.append(
+            (
+                "availability (by response)",
+                f"{_pct(http['availability'])} of {http['responses']} HTTP responses",
+            )
+        )
+        rows.append(
+            (
+                "  2xx / 3xx / 4xx / 5xx / failed",
+                " / ".join(str(http[k]) for k in ("2xx", "3xx", "4xx", "5xx", "failed")),
+            )
+        )
+    for cause, count in d["failures_by_cause"].items():
+        rows.append((f"  failed: {cause}", str(count)))
+    rows.append(("from platform records alone", f"{d['platform_only']} invocations"))
+    init = d["init_failures"]
+    if init["total"]:
+        causes = ", ".join(f"{cause} {n}" for cause, n in init["by_cause"].items())
+        rows.append(
+            (
+                "init failures",
+                f"{init['total']} ({causes}), {init['failed_invocations']} invocations failed",
+            )
+        )
+    for where, count in d["stuck_in"].items():
+        rows.append((f"  timed out in {where}", str(count)))
     rows += [
         (
             "cold starts",
