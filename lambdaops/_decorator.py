@@ -58,16 +58,17 @@ def _plain_function(func: Callable[..., Any]) -> bool:
 def _function_wrapper(func: Callable[..., Any], lifecycle: Lifecycle) -> Callable[..., Any]:
     """A handler function's wrapper: one plain call into the lifecycle."""
     if is_coroutine_function(func):
-        wrap_async = lifecycle.wrap_async
+        # Not ``async def``: Lambda's runtime calls handlers and never awaits them.
+        run_async = lifecycle.run_async
 
-        async def handler(*args: Any, **kwargs: Any) -> Any:
-            return await wrap_async(func, None, args, kwargs)
+        def async_handler(*args: Any, **kwargs: Any) -> Any:
+            return run_async(func, None, args, kwargs)
 
-        wrapper: Callable[..., Any] = handler
+        wrapper: Callable[..., Any] = async_handler
     else:
         wrap = lifecycle.wrap
 
-        def handler(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+        def handler(*args: Any, **kwargs: Any) -> Any:
             return wrap(func, None, args, kwargs)
 
         wrapper = handler
@@ -101,7 +102,7 @@ def _method_wrapper(func: Callable[..., Any], lifecycle: Lifecycle) -> Callable[
     # wrapt calls wrapper(wrapped, instance, args, kwargs): the lifecycle's own
     # methods take exactly that, so no extra frame runs per invocation.
     wrapper = _method_types(
-        func, lifecycle.wrap_async if is_coroutine_function(func) else lifecycle.wrap
+        func, lifecycle.run_async if is_coroutine_function(func) else lifecycle.wrap
     )
     wrapper._self_lifecycle = lifecycle
     return wrapper  # type: ignore[no-any-return]

@@ -13,13 +13,21 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from lambdaops import _redact
+from lambdaops import _redact, _runtime, _threads
 from lambdaops._config import Config
 from lambdaops._events import inspect_event
 from lambdaops._report import internal_error
-from lambdaops._scope import Invocation, _current, _in_flight, fragment_head, leave
+from lambdaops._response import check as check_response
+from lambdaops._scope import (
+    Invocation,
+    _current,
+    _in_flight,
+    fragment_head,
+    join_in_flight,
+    leave,
+)
 
 
 class Signal(Protocol):
@@ -39,16 +47,26 @@ class Signal(Protocol):
     def finish(self) -> Callable[[Invocation], None] | None: ...
 
 
-Phase = tuple[tuple[str, Callable[[Invocation], None]], ...]
+class Step(NamedTuple):
+    """One signal's method called at one end of an invocation."""
+
+    signal: str
+    method: Callable[[Invocation], None]
+
+
+Phase = tuple[Step, ...]
+#: The signals that write again when a handler finishes after the watchdog's timeout
+#: record: the metrics added since, and the record with the real outcome.
+_LATE = frozenset(("metrics", "outcome"))
 
 
 def _phase(signals: tuple[Signal, ...], which: str, sampled: bool) -> Phase:
-    """The (name, method) pairs one end of an invocation calls, in signal order."""
+    """The steps one end of an invocation calls, in signal order."""
     out = []
     for signal in signals:
         method = getattr(signal, which, None)
         if method is not None and (sampled or not getattr(signal, "sampled_only", False)):
-            out.append((signal.name, method))
+            out.append(Step(signal.name, method))
     return tuple(out)
 
 
@@ -145,7 +163,9 @@ class Lifecycle:
         "_name",
         "_name_raw",
         "config",
+        "entry",
         "finishers",
+        "finishers_late",
         "finishers_sampled",
         "signals",
         "starters",
@@ -159,7 +179,11 @@ class Lifecycle:
         self._heads = ("", "")
         self._memory_raw: Any = object()
         self._memory = 0
+        #: Whether the runtime itself calls this handler, so that its return value is the
+        #: response (then checked for what the runtime can deliver); None: not known yet.
+        self.entry: bool | None = None
         self.plan(build_signals(config))
+        _threads.install()
 
     def plan(self, signals: tuple[Signal, ...]) -> None:
         """Run ``signals``: work out once which of them each end of an invocation calls."""
@@ -168,6 +192,7 @@ class Lifecycle:
         self.starters_sampled = _phase(signals, "start", sampled=True)
         self.finishers = _phase(signals, "finish", sampled=False)
         self.finishers_sampled = _phase(signals, "finish", sampled=True)
+        self.finishers_late = tuple(s for s in self.finishers if s.signal in _LATE)
 
     # -- begin ----------------------------------------------------------------
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation | None:
@@ -175,6 +200,8 @@ class Lifecycle:
         global _cold_start
         if _current.get() is not None:
             return None  # a handler called from inside another: one invocation
+        if _in_flight and join_in_flight(args[1] if len(args) >= 2 else kwargs.get("context")):
+            return None  # called on another thread for an invocation in flight: the same one
         try:
             if len(args) >= 2:
                 event, context = args[0], args[1]
@@ -213,7 +240,11 @@ class Lifecycle:
                 inspect_event(event),
                 self._heads[_cold_start],
             )
-            _cold_start = False
+            if _cold_start:
+                _cold_start = False
+                _threads.install_futures()
+            if self.entry is None:
+                self.entry = _runtime.called_by_runtime()
             header = trace_header()
             if header:
                 inv.trace_header = header
@@ -246,19 +277,51 @@ class Lifecycle:
         error: BaseException | None,
         outcome: str | None = None,
     ) -> None:
-        """Finish every signal exactly once, whoever comes first: the handler or the watchdog."""
+        """Finish every signal exactly once, whoever comes first: the handler or the watchdog.
+
+        A handler that finishes after the watchdog wrote its timeout, but before Lambda's
+        deadline, was not a timeout for Lambda: its real outcome is written again, as a
+        record that supersedes the timeout (``_finish_late``).
+        """
         ended_ns = time.perf_counter_ns()
+        failure = None
+        if error is None and outcome is None and self.entry and result is not None:
+            try:
+                failure = check_response(result)
+            except Exception as exc:
+                internal_error("lifecycle.response", exc)
         with _end_lock:
             if inv.outcome is not None:
-                return
-            inv.outcome = outcome or ("success" if error is None else "error")
+                late = outcome is None and inv.outcome == "timeout" and inv.supersedes is None
+                if not late:
+                    return
+                inv.supersedes = "timeout"
+            inv.outcome = outcome or ("success" if error is None and failure is None else "error")
         inv.ended_ns = ended_ns
         inv.result = result
+        inv.failure = failure
         if error is not None:
             inv.error = error
             if _redact._needles:
                 _redact.scrub_exception(error)  # secrets must not reach the runtime's report
+        if inv.supersedes is not None:
+            self._finish_late(inv)
+            return
         for signal, finish in self.finishers_sampled if inv.sampled else self.finishers:
+            try:
+                finish(inv)
+            except Exception as exc:
+                internal_error(f"{signal}.finish", exc)
+
+    def _finish_late(self, inv: Invocation) -> None:
+        """The handler finished after the watchdog's timeout record: if Lambda's deadline has
+        not passed, Lambda counts this outcome, so metrics and record are written again."""
+        if inv.deadline_ms and time.time() * 1000 >= inv.deadline_ms:
+            inv.outcome = "timeout"  # too late: Lambda has counted the timeout
+            inv.supersedes = None
+            return
+        inv.stack = None
+        for signal, finish in self.finishers_late:
             try:
                 finish(inv)
             except Exception as exc:
@@ -308,6 +371,22 @@ class Lifecycle:
             return result
         finally:
             leave(inv)
+
+    def run_async(
+        self,
+        handler: Callable[..., Awaitable[Any]],
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """An ``async def`` handler as Lambda's runtime can call it.
+
+        The runtime calls handlers synchronously and does not await what they return, so
+        outside a running event loop the coroutine runs to completion here, on one loop
+        kept for the process (clients made on it survive warm invocations). Called from a
+        running loop (tests, an async caller), it returns the coroutine to be awaited.
+        """
+        return _runtime.run_coroutine(self.wrap_async(handler, instance, args, kwargs))
 
 
 def reset_cold_start() -> None:

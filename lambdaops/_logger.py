@@ -34,6 +34,9 @@ _NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRIT
 _METHODS = {level: name.lower() for level, name in _NAMES.items()}
 #: Every key lambdaops itself puts in a line: a user field named so takes the dict path,
 #: where it wins instead of being written twice.
+#: The key that marks lambdaops' own records (outcome records: ``"lambdaops":"outcome"``);
+#: a field the caller names so is written as ``user_lambdaops``, so nothing can pass for one.
+DISCRIMINATOR = "lambdaops"
 _OWN_KEYS = frozenset(
     (
         "timestamp",
@@ -46,6 +49,7 @@ _OWN_KEYS = frozenset(
         "xray_trace_id",
         "correlation_id",
         "debug_sampled",
+        DISCRIMINATOR,
     )
 )
 
@@ -213,6 +217,8 @@ def emit(scope: Scope, event: dict[str, Any], method: str = "info") -> None:
                 event = proc(log, method, event)
         except _drop_event_types():
             return
+    if DISCRIMINATOR in event:
+        event["user_" + DISCRIMINATOR] = event.pop(DISCRIMINATOR)
     _output.write(render(event, scope.config.max_line_bytes))
 
 

@@ -185,6 +185,10 @@ class Metrics:
                 f"{metric.resolution}; it cannot change to {unit}/{resolution} in one flush"
             )
         metric.values.append(value)
+        if scope.outcome is not None and scope.outcome != "timeout":
+            # A thread still running after its invocation ended: its own document, now,
+            # under that invocation (the next one's record is not its place).
+            self.flush_scope(scope)
 
     def dimension(self, name: str, value: str) -> None:
         """Add a dimension to this invocation's metrics (on top of the default ones)."""
@@ -240,7 +244,11 @@ class Metrics:
 
     def flush(self) -> None:
         """Write the pending metrics now (they are written at the end of the invocation anyway)."""
-        for doc in take_documents(current()):
+        self.flush_scope(current())
+
+    @staticmethod
+    def flush_scope(scope: Scope) -> None:
+        for doc in take_documents(scope):
             _output.write("{" + doc + "}")
 
 
@@ -540,6 +548,7 @@ class MetricsSignal:
         if (
             not inv.cold_start
             and inv.outcome != "timeout"
+            and inv.supersedes is None
             and (outside is None or outside.metrics is None)
         ):
             if store is None:
@@ -555,7 +564,11 @@ class MetricsSignal:
                             _output.write_text("{" + _single(inv.config, name, metric, inv) + "}\n")
                         return
         extra: dict[str, float] | None = None
-        if inv.cold_start or inv.outcome == "timeout":
+        if inv.supersedes is not None:
+            # The handler finished in time after all: cancel the watchdog's Timeout count
+            # (a sum over any period that holds both is 0); ColdStart was written then.
+            extra = {"Timeout": -1}
+        elif inv.cold_start or inv.outcome == "timeout":
             extra = {}
             if inv.cold_start:
                 extra["ColdStart"] = 1

@@ -16,6 +16,7 @@ from typing import Any
 from lambdaops import _output
 from lambdaops._config import Config
 from lambdaops._render import THREE_DIGITS, encode, quote
+from lambdaops._response import HTTP_TRIGGERS, status_code
 from lambdaops._scope import Invocation, fragment
 
 #: USD per GB-second by architecture, and per request (us-east-1 list prices).
@@ -98,8 +99,8 @@ class OutcomeSignal:
             del self._seen[next(iter(self._seen))]  # dicts keep insertion order: the oldest
 
     def finish(self, inv: Invocation) -> None:
-        if inv.trigger not in _NEVER_RETRIED_BY_ID:
-            self._attempt(inv)
+        if inv.trigger not in _NEVER_RETRIED_BY_ID and inv.supersedes is None:
+            self._attempt(inv)  # a record superseding a timeout is the same attempt
         _output.write_text(self.text(inv))
 
     def record(self, inv: Invocation) -> dict[str, Any]:
@@ -131,17 +132,24 @@ class OutcomeSignal:
         # service, function_name, cold_start, request_id, xray_trace_id and
         # correlation_id: the members every log line of the invocation carries too.
         line = (
-            f'{{"outcome":"{inv.outcome}",{inv.fragment or fragment(inv)}'
+            f'{{"lambdaops":"outcome","outcome":"{inv.outcome}",{inv.fragment or fragment(inv)}'
             f',"duration_ms":{elapsed_us // 1000}.{THREE_DIGITS[elapsed_us % 1000]}'
             f',"billed_duration_ms":{billed},"memory_limit_mb":{self._memory}'
             f',"max_memory_used_mb":{self._rss},"estimated_cost_usd":{cost}'
             f',"trigger":"{inv.trigger}","attempt":{inv.attempt}'
         )
         error = inv.error
+        result = inv.result
         if error is not None:
             line += (
                 f',"error_type":{quote(type(error).__name__)}'
                 f',"error_message":{quote(_message(error))}'
+            )
+        elif inv.failure is not None:
+            failure = inv.failure
+            line += (
+                f',"error_type":{quote(failure.error_type)}'
+                f',"error_message":{quote(failure.message)}'
             )
         elif inv.outcome == "timeout":
             line += (
@@ -152,7 +160,13 @@ class OutcomeSignal:
                 top = inv.stack[-1]
                 stuck = f"{top['function']} ({top['file']}:{top['line']})"
                 line += f',"stuck_in":{quote(stuck)},"stack":{encode(inv.stack)}'
-        result = inv.result
+        elif inv.trigger in HTTP_TRIGGERS:
+            code = result.get("statusCode") if type(result) is dict else None
+            if type(code) is not int:
+                code = status_code(inv.trigger, result)
+            line += f',"status_code":{code}'
+        if inv.supersedes is not None:
+            line += f',"supersedes":"{inv.supersedes}"'
         if type(result) is dict and "batchItemFailures" in result:
             failures = result["batchItemFailures"]
             if isinstance(failures, list):

@@ -3,9 +3,9 @@
 A :class:`Scope` carries what every signal reads on the hot path (level,
 invocation fields, the debug buffer). :class:`Invocation` adds what the
 lifecycle learns about one call of the handler. ``current()`` finds the
-scope of the running code: the invocation in this context, else the only
-invocation in flight (threads the handler started do not inherit context
-variables), else the process scope.
+scope of the running code: the invocation in this context (threads carry the
+invocation that started them, see ``_threads``), else — for threads lambdaops
+did not see start — the only invocation in flight, else the process scope.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ class Scope:
         #: Pending metrics (a ``_metrics.MetricSet``), created on first use.
         self.metrics: Any = None
 
+    #: How an invocation ended (set on :class:`Invocation`); the process scope never ends.
+    outcome: str | None = None
+
 
 class Invocation(Scope):
     """One call of an instrumented handler, built once at its start.
@@ -61,11 +64,13 @@ class Invocation(Scope):
         "cold_start",
         "context",
         "correlation_id",
+        "deadline_ms",
         "debug_sampled",
         "emf",
         "ended_ns",
         "error",
         "event",
+        "failure",
         "fields",
         "fire_at",
         "function_name",
@@ -79,6 +84,8 @@ class Invocation(Scope):
         "signal_state",
         "stack",
         "started_ns",
+        "status_code",
+        "supersedes",
         "thread_id",
         "trace_header",
         "trace_state",
@@ -136,6 +143,14 @@ class Invocation(Scope):
         self.thread_id = 0
         #: Where the handler was stuck when the watchdog fired (timeouts only).
         self.stack: list[dict[str, Any]] | None = None
+        #: Lambda's deadline (epoch ms), when the context has one.
+        self.deadline_ms = 0
+        #: Why a response the handler returned fails in the runtime (``_response.Failure``).
+        self.failure: Any = None
+        #: The HTTP status of the response, for HTTP triggers.
+        self.status_code: int | None = None
+        #: ``"timeout"`` when this ending replaces the watchdog's timeout record.
+        self.supersedes: str | None = None
         #: The last EMF document, left by the metrics signal for the outcome record.
         self.emf: str | None = None
         #: The handler's X-Ray subsegment state (sampled invocations only).
@@ -215,6 +230,10 @@ def fragment(scope: Scope) -> str:
 _current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar(
     "lambdaops_invocation", default=None
 )
+#: True in a thread started outside any invocation: it never borrows one (``_threads``).
+_detached: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "lambdaops_detached", default=False
+)
 _in_flight: list[Invocation] = []
 _process: Scope | None = None
 
@@ -232,7 +251,7 @@ def current() -> Scope:
     inv = _current.get()
     if inv is not None:
         return inv
-    if len(_in_flight) == 1:
+    if len(_in_flight) == 1 and not _detached.get():
         return _in_flight[0]
     return _process if _process is not None else process_scope()
 
@@ -240,9 +259,23 @@ def current() -> Scope:
 def current_invocation() -> Invocation | None:
     """The invocation the calling code belongs to, if any."""
     inv = _current.get()
-    if inv is None and len(_in_flight) == 1:
+    if inv is None and len(_in_flight) == 1 and not _detached.get():
         return _in_flight[0]
     return inv
+
+
+def join_in_flight(context: Any) -> bool:
+    """Whether a call with ``context`` serves an invocation already in flight on another
+    thread (the handler calling an instrumented function from a pool it did not start
+    under lambdaops): then it joins that invocation instead of starting one."""
+    request_id = getattr(context, "aws_request_id", None)
+    if not request_id:
+        return False
+    for inv in list(_in_flight):
+        if inv.request_id == request_id and inv.outcome is None:
+            _current.set(inv)
+            return True
+    return False
 
 
 def leave(inv: Invocation) -> None:

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from threading import get_ident
 from typing import Any
 
@@ -90,6 +91,7 @@ class Watchdog:
                     fire(inv)
                 if due:
                     continue
+                _alarm.still_ours()
                 plan = self._next()
                 if plan == math.inf and self._last_armed > now:
                     # Nothing armed now (the invocation ended before we woke): sleep until
@@ -142,6 +144,7 @@ def fire(inv: Invocation) -> None:
     if inv.outcome is not None:
         return
     try:
+        _alarm.disarm(inv)  # the watchdog runs: faulthandler need not write the stack too
         inv.stack = handler_stack(inv.thread_id)
         token = _scope._current.set(inv)
         try:
@@ -158,6 +161,66 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_watchdog._after_fork)
 
 
+class StackAlarm:
+    """The stuck stack when the watchdog thread cannot run.
+
+    A handler stuck in a C call that holds the GIL (a catastrophic regex, ``sum`` over a
+    huge range) keeps every Python thread, the watchdog included, from running until
+    Lambda kills it. faulthandler's signal handler needs no GIL: armed with a real-time
+    timer to go off halfway through the margin, it writes every thread's stack to
+    stderr if the watchdog has not fired by then (the record then comes from Lambda's
+    own ``Status: timeout``). One ``setitimer`` arms it and one disarms it per invocation;
+    it is used only in Lambda, and only while nothing else owns ``SIGALRM``.
+    """
+
+    def __init__(self) -> None:
+        self.setitimer: Any = None
+        self.owner: Invocation | None = None
+
+    def enable(self) -> bool:
+        """Register faulthandler for ``SIGALRM``, unless another handler has it."""
+        import signal
+
+        if not hasattr(signal, "setitimer") or signal.getsignal(signal.SIGALRM) != signal.SIG_DFL:
+            return False
+        stream = sys.__stderr__
+        try:
+            import faulthandler
+
+            if stream is None:
+                return False
+            faulthandler.register(signal.SIGALRM, file=stream, all_threads=True, chain=False)
+        except (AttributeError, OSError, ValueError, RuntimeError):
+            return False
+        self._signal = signal
+        self.setitimer = signal.setitimer
+        self._real = signal.ITIMER_REAL
+        return True
+
+    def arm(self, inv: Invocation, at_s: float) -> None:
+        delay = at_s - time.time()
+        if delay > 0 and len(_scope._in_flight) == 1:  # one timer: one invocation at a time
+            self.owner = inv
+            self.setitimer(self._real, delay)
+
+    def disarm(self, inv: Invocation) -> None:
+        if self.owner is inv:
+            self.owner = None
+            self.setitimer(self._real, 0)
+
+    def still_ours(self) -> bool:
+        """False once user code installed its own SIGALRM handler: then never arm again."""
+        if self.setitimer is None:
+            return False
+        if self._signal.getsignal(self._signal.SIGALRM) != self._signal.SIG_DFL:
+            self.setitimer = None
+            return False
+        return True
+
+
+_alarm = StackAlarm()
+
+
 class TimeoutSignal:
     """Arms the watchdog from the invocation's deadline.
 
@@ -170,6 +233,12 @@ class TimeoutSignal:
 
     def __init__(self, config: Config) -> None:
         self.margin_ms = config.timeout_margin_ms
+        #: Only in Lambda (and ``lambdaops local``): the alarm is process-wide state.
+        self.alarm = _alarm if os.environ.get("LAMBDA_TASK_ROOT") and _enable_alarm() else None
+        #: Without the alarm there is nothing to undo: an ended invocation is not watched.
+        self.finish: Callable[[Invocation], None] | None = (
+            _alarm.disarm if self.alarm is not None else None
+        )
 
     def start(self, inv: Invocation) -> None:
         # awslambdaric's context keeps the epoch deadline; reading it skips a method call.
@@ -185,7 +254,11 @@ class TimeoutSignal:
                 return
             margin = self.margin_ms = default_margin_ms(int(remaining))
         inv.thread_id = get_ident()
+        inv.deadline_ms = deadline_ms
         _watchdog.arm(inv, (deadline_ms - margin) / 1000)
+        alarm = self.alarm
+        if alarm is not None and alarm.setitimer is not None:
+            alarm.arm(inv, (deadline_ms - margin / 2) / 1000)
 
     @staticmethod
     def _deadline_from_remaining(context: object) -> int | None:
@@ -197,5 +270,12 @@ class TimeoutSignal:
             return None
         return int(time.time() * 1000 + remaining)
 
-    #: Nothing to undo: an invocation that ended is not watched any more.
-    finish = None
+
+_alarm_tried: bool | None = None
+
+
+def _enable_alarm() -> bool:
+    global _alarm_tried
+    if _alarm_tried is None:
+        _alarm_tried = _alarm.enable()
+    return _alarm_tried

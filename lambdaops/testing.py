@@ -63,6 +63,11 @@ class Capture:
         """Log lines only (those with a ``level``)."""
         return [r for r in self.records if "level" in r and "message" in r]
 
+    @property
+    def outcomes(self) -> list[dict[str, Any]]:
+        """Outcome records only (``"lambdaops": "outcome"``), in the order written."""
+        return [r for r in self.records if r.get("lambdaops") == "outcome"]
+
     def messages(self, level: str | None = None) -> list[str]:
         """The ``message`` of each log line, optionally of one level."""
         return [r["message"] for r in self.logs if level is None or r["level"] == level]

@@ -12,7 +12,7 @@ from tests.emf_spec import datapoints, emf_docs, reference_docs, validate
 
 
 def outcome_of(cap: Capture) -> dict[str, Any]:
-    (rec,) = [r for r in cap.records if "outcome" in r]
+    (rec,) = [r for r in cap.records if r.get("lambdaops") == "outcome"]
     return rec
 
 

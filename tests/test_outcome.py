@@ -18,7 +18,7 @@ KEYS = {
 
 
 def outcomes(cap: Capture) -> list[dict[str, Any]]:
-    return [r for r in cap.records if "outcome" in r]
+    return cap.outcomes
 
 
 def test_success_record_fields(lambdaops_capture: Capture, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ from lambdaops.testing import Capture, LambdaContext
 
 
 def outcomes(cap: Capture) -> list[dict[str, Any]]:
-    return [r for r in cap.records if "outcome" in r]
+    return [r for r in cap.records if r.get("lambdaops") == "outcome"]
 
 
 def stuck_in_downstream(seconds: float) -> None:

@@ -146,7 +146,7 @@ def check_invocations(env: Environment) -> None:
     assert failed.error["errorMessage"] == "asked to fail"
 
     records = json_lines(env.lines_since(0))
-    outcomes = [r for r in records if "outcome" in r]
+    outcomes = [r for r in records if r.get("lambdaops") == "outcome"]
     assert [(o["outcome"], o["request_id"]) for o in outcomes] == [
         ("success", ok.request_id),
         ("error", failed.request_id),
@@ -208,7 +208,7 @@ def test_exec_wrapper_keeps_a_decorated_handler_as_it_is(
     env = wrapped(sandbox, envs, "decorated_app.handler", "container")
     result = env.invoke({})
     assert result.status == "success" and result.json() == {"decorated": True}
-    outcomes = [r for r in json_lines(env.lines_since(0)) if "outcome" in r]
+    outcomes = [r for r in json_lines(env.lines_since(0)) if r.get("lambdaops") == "outcome"]
     assert len(outcomes) == 1  # one lifecycle: instrumented once, not twice
     assert outcomes[0]["service"] == "decorated"
 

@@ -30,7 +30,7 @@ def test_five_invocations_five_records(make_env: Any) -> None:
 
     stamped = [(t, line) for t, stream, line in env.lines if stream == "stdout"]
     records = [(t, rec) for t, rec in ((t, json_lines([line])) for t, line in stamped) if rec]
-    outcomes = [(t, rec[0]) for t, rec in records if "outcome" in rec[0]]
+    outcomes = [(t, rec[0]) for t, rec in records if rec[0].get("lambdaops") == "outcome"]
     assert [rec["outcome"] for _, rec in outcomes] == [
         "success",
         "success",

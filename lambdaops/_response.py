@@ -1,0 +1,160 @@
+"""What becomes of the handler's return value after the handler returns.
+
+The outcome record is written before the runtime serializes the response, so
+a response the runtime cannot serialize (``Runtime.MarshalError``) or one over
+Lambda's synchronous limit (``Function.ResponseSizeTooLarge``) would otherwise
+be recorded as a success while Lambda counts an error. The common response, a
+small dict of plain values, is proven deliverable by a walk that bounds its
+serialized size; anything else is serialized once with the runtime's own
+encoder. HTTP triggers also get the status code their caller sees.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NamedTuple
+
+#: Lambda's limit on a synchronous response, in bytes.
+MAX_RESPONSE_BYTES = 6_291_556
+#: Values a walk may visit before the exact check takes over (the walk is Python, the
+#: encoder is C: past a few hundred values, serializing is the cheaper proof).
+_WALK_BUDGET = 256
+#: The most bytes one character can take in the runtime's JSON (an astral character
+#: escaped as a surrogate pair, ``\\ud83d\\ude00``, with ``ensure_ascii``).
+_MAX_BYTES_PER_CHAR = 12
+_SMALL = (int, float, bool, type(None))
+
+
+class Failure(NamedTuple):
+    """Why the runtime will fail the invocation although the handler returned."""
+
+    error_type: str
+    message: str
+
+
+def check(result: Any) -> Failure | None:
+    """``None`` when the runtime can deliver ``result``; else Lambda's error for it."""
+    if type(result) is dict:
+        bound = _dict_bound(result, [_WALK_BUDGET])
+        if bound >= 0 and bound <= MAX_RESPONSE_BYTES:
+            return None
+    elif result is None or type(result) in _SMALL:
+        return None
+    if isinstance(result, (bytes, bytearray)):
+        return _too_large(len(result))  # the runtime passes bytes through as they are
+    try:
+        size = len(_runtime_encode(result).encode("utf-8"))
+    except Exception as exc:
+        return Failure("Runtime.MarshalError", f"Unable to marshal response: {exc}"[:1024])
+    return _too_large(size)
+
+
+def _too_large(size: int) -> Failure | None:
+    if size <= MAX_RESPONSE_BYTES:
+        return None
+    return Failure(
+        "Function.ResponseSizeTooLarge",
+        f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+        f"({MAX_RESPONSE_BYTES} bytes).",
+    )
+
+
+def _dict_bound(value: dict[Any, Any], budget: list[int]) -> int:
+    """An upper bound of ``value``'s serialized size, or -1 when the walk cannot tell."""
+    size = 2
+    budget[0] -= len(value)
+    if budget[0] < 0:
+        return -1
+    for key, item in value.items():
+        if type(key) is not str:
+            return -1
+        size += len(key) * _MAX_BYTES_PER_CHAR + 4
+        kind = type(item)
+        if kind is str:
+            size += len(item) * _MAX_BYTES_PER_CHAR + 2
+        elif kind is int:
+            if not -(1 << 63) <= item < (1 << 63):  # huge ints: the encoder may refuse them
+                return -1
+            size += 20
+        elif kind in _SMALL:
+            size += 24
+        else:
+            inner = _bound(item, budget)
+            if inner < 0:
+                return -1
+            size += inner
+    return size
+
+
+def _bound(value: Any, budget: list[int]) -> int:
+    kind = type(value)
+    if kind is dict:
+        return _dict_bound(value, budget)
+    if kind is list or kind is tuple:
+        budget[0] -= len(value)
+        if budget[0] < 0:
+            return -1
+        size = 2
+        for item in value:
+            inner = _bound(item, budget)
+            if inner < 0:
+                return -1
+            size += inner + 1
+        return size
+    if kind is str:
+        return len(value) * _MAX_BYTES_PER_CHAR + 2
+    if kind is int:
+        return 20 if -(1 << 63) <= value < (1 << 63) else -1
+    if kind in _SMALL:
+        return 24
+    return -1
+
+
+def _runtime_encode(result: Any) -> str:
+    """``result`` as the runtime serializes it: its own encoder when it is loaded."""
+    for name in ("awslambdaric.lambda_runtime_marshaller", "lambda_runtime_marshaller"):
+        module = sys.modules.get(name)
+        to_json = getattr(module, "to_json", None)
+        if to_json is not None:
+            return str(to_json(result))
+    import decimal
+    import json
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, decimal.Decimal):
+            return float(obj)
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+    return json.dumps(result, default=default, allow_nan=True, ensure_ascii=_ensure_ascii())
+
+
+def _ensure_ascii() -> bool:
+    """The runtimes for Python 3.12 and later write UTF-8; earlier ones escape non-ASCII."""
+    env = os.environ.get("AWS_EXECUTION_ENV", "")
+    version = env.rpartition("python")[2] if env.startswith("AWS_Lambda_python") else ""
+    major, _, minor = version.partition(".")
+    if major.isdigit() and minor.isdigit():
+        return (int(major), int(minor)) < (3, 12)
+    return sys.version_info < (3, 12)
+
+
+#: Triggers whose caller sees an HTTP response.
+HTTP_TRIGGERS = frozenset(("api-gateway-rest", "api-gateway-http", "alb", "lambda-url"))
+#: Payload format 2.0 (HTTP APIs, function URLs) reads a response without ``statusCode``
+#: as a 200 with the response as its body; REST APIs and ALB answer a malformed one 502.
+_IMPLICIT_200 = frozenset(("api-gateway-http", "lambda-url"))
+
+
+def status_code(trigger: str, result: Any) -> int:
+    """The HTTP status the caller of an HTTP-triggered invocation receives."""
+    if type(result) is dict:
+        code = result.get("statusCode")
+        if type(code) is int:
+            return code
+        if code is not None:
+            try:
+                return int(code)
+            except (TypeError, ValueError):
+                return 502
+    return 200 if trigger in _IMPLICIT_200 else 502
