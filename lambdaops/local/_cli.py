@@ -38,6 +38,13 @@ def add_parser(sub: Any) -> None:
         metavar="JSON",
         help="seed Parameter Store / Secrets Manager (default: seed.json in the code directory)",
     )
+    local.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="Lambda's log format: platform records as START/END/REPORT lines (text) or "
+        "platform.* JSON records (json); also sets AWS_LAMBDA_LOG_FORMAT (default: text)",
+    )
     local.add_argument("--log", metavar="FILE", help="also write every log line here")
     local.add_argument("--quiet", action="store_true", help="only REPORT lines and the summary")
     local.set_defaults(run=run)
@@ -110,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             seed=seed,
             log=log,
+            log_format=args.log_format,
         ) as runner:
             slots = list(range(args.concurrency))
             lock = threading.Lock()
@@ -169,14 +177,21 @@ class Printer:
             print(text)
 
     def invocation(self, local: Any, waterfall: str | None) -> None:
+        """The invocation's log as Lambda writes it: platform records flush left, the
+        function's events indented under them; with --quiet only the REPORT record."""
         self.rows.append(local)
         status = local.result.status
         style = {"success": "green", "error": "red", "timeout": "yellow"}.get(status, "red")
+        report = local.report_line()
         if not self.quiet:
-            for line in local.lines:
-                if line.strip():
-                    self.out("  " + line.rstrip())
-        self.out(local.report_line(), style=style)
+            for stream, text in local.events:
+                if stream == "platform":
+                    if text != report:
+                        self.out(text, style="dim")
+                elif text.strip():
+                    for line in text.rstrip().split("\n"):
+                        self.out("  " + line.rstrip())
+        self.out(report, style=style)
         if waterfall:
             self.out(waterfall, style="cyan")
 

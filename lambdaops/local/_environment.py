@@ -1,218 +1,61 @@
 """One local Lambda execution environment: an awslambdaric process plus its Runtime API.
 
 Running the real runtime client in a real process is what makes local runs trustworthy:
-cold and warm starts, module state kept between invocations, timeouts that kill the
-process, and stdout captured line by line as CloudWatch would receive it.
+cold and warm starts, module state kept between invocations, timeouts and memory limits that
+kill the process, init failures retried in the invoke phase, and a log — the function's
+lines and Lambda's platform records, in either log format — as CloudWatch would receive it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
-import select
-import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
+from lambdaops.local import _platform as platform
+from lambdaops.local._platform import PlatformLog, PlatformOutcome, ReportMetrics
 from lambdaops.local._runtime_api import InvocationResult, RuntimeAPI
+from lambdaops.local._sandbox import Sandbox, lambda_variables
 from lambdaops.local._service import Service
 
 __all__ = ["Environment"]
 
-# Written by us into the child's own stdout/stderr pipe: pipes are FIFO, so once the reader
-# sees the marker, everything the child wrote before it has been read. Shorter than
-# PIPE_BUF, so the write is atomic.
-_SYNC_MARK = b"\x00\x1b[lambdaops-local-sync]\x1b\x00"
-_READ_SIZE = 65536
 # Variables from our own environment that would change how awslambdaric behaves.
 _DROPPED_PREFIXES = ("AWS_LAMBDA_", "_LAMBDA_", "_X_AMZN_TRACE_ID", "_AWS_XRAY")
 _DROPPED_NAMES = frozenset(
     {"_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_EXECUTION_ENV", "PYTHONPATH"}
 )
 _SETTLE_S = 2.0  # upper bound for the runtime to get back to GET /next after answering
-_DRAIN_S = 1.0  # upper bound for reading what a finished process left in its pipes
+_DRAIN_S = 1.0  # upper bound for reading what the runtime wrote before a sync
+_FUNCTION_STREAMS = ("stdout", "telemetry")
 
 
-class _StreamReader:
-    """Drains one child pipe on a thread, so the child never blocks on a full pipe."""
+class _InitFailure(NamedTuple):
+    """Why the last init failed, kept to fail the invocation that needed it."""
 
-    def __init__(self, name: str, on_line: Callable[[str, str], None]) -> None:
-        self.name = name
-        self._on_line = on_line
-        self._read_fd, write_fd = os.pipe()
-        # We keep the write end too: it carries our sync marks, and is closed when the child exits.
-        self._write_fd: int | None = write_fd
-        self.child_fd = write_fd
-        self._write_lock = threading.Lock()
-        self._cond = threading.Condition()
-        self._marks_sent = 0
-        self._marks_seen = 0
-        self._eof = False
-        self._stopping = False
-        self._pending = b""
-        self._thread = threading.Thread(
-            target=self._run, name=f"lambdaops-local-{name}", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def close_writer(self) -> None:
-        """Drop our copy of the write end, so the reader sees EOF once the child is gone."""
-        with self._write_lock:
-            if self._write_fd is not None:
-                os.close(self._write_fd)
-                self._write_fd = None
-
-    def sync(self, timeout_s: float) -> bool:
-        """Wait until everything written to the pipe so far has become lines."""
-        with self._write_lock:
-            if self._write_fd is not None:
-                self._marks_sent += 1
-                target = self._marks_sent
-                os.write(self._write_fd, _SYNC_MARK)
-            else:
-                target = -1
-        with self._cond:
-            return self._cond.wait_for(
-                lambda: self._eof or (target >= 0 and self._marks_seen >= target), timeout_s
-            )
-
-    def stop(self, timeout_s: float) -> None:
-        """Read to EOF if it comes soon, then give up (a grandchild may hold the pipe open)."""
-        self.close_writer()
-        self._thread.join(timeout_s)
-        if self._thread.is_alive():
-            self._stopping = True
-            self._thread.join(1.0)
-        if not self._thread.is_alive() and self._read_fd >= 0:
-            os.close(self._read_fd)
-            self._read_fd = -1
-
-    def _run(self) -> None:
-        poller = select.poll()
-        poller.register(self._read_fd, select.POLLIN)
-        try:
-            while not self._stopping:
-                if not poller.poll(200):
-                    continue
-                data = os.read(self._read_fd, _READ_SIZE)
-                if not data:
-                    break
-                self._feed(data)
-        except OSError:
-            pass
-        finally:
-            if self._pending:
-                self._emit(self._pending)
-                self._pending = b""
-            with self._cond:
-                self._eof = True
-                self._cond.notify_all()
-
-    def _feed(self, data: bytes) -> None:
-        buf = self._pending + data
-        while True:
-            mark = buf.find(_SYNC_MARK)
-            newline = buf.find(b"\n")
-            if mark >= 0 and (newline < 0 or mark < newline):
-                # The child is idle when we sync, so a partial line before the mark is complete.
-                if mark:
-                    self._emit(buf[:mark])
-                buf = buf[mark + len(_SYNC_MARK) :]
-                with self._cond:
-                    self._marks_seen += 1
-                    self._cond.notify_all()
-            elif newline >= 0:
-                self._emit(buf[:newline])
-                buf = buf[newline + 1 :]
-            else:
-                break
-        self._pending = buf
-
-    def _emit(self, raw: bytes) -> None:
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        self._on_line(self.name, raw.decode("utf-8", "replace"))
-
-
-class _Sandbox:
-    """One runtime process with its own Runtime API and pipe readers."""
-
-    def __init__(
-        self,
-        api: RuntimeAPI,
-        proc: subprocess.Popen[bytes],
-        readers: tuple[_StreamReader, _StreamReader],
-        spawned_at: float,
-    ) -> None:
-        self.api = api
-        self.proc = proc
-        self.readers = readers
-        self.spawned_at = spawned_at
-        self.exited = threading.Event()
-        self.returncode: int | None = None
-        self._watcher = threading.Thread(
-            target=self._watch, name=f"lambdaops-local-watch-{proc.pid}", daemon=True
-        )
-        self._watcher.start()
-
-    def _watch(self) -> None:
-        """Fail the in-flight invocation as soon as the process dies, as Lambda does."""
-        self.returncode = self.proc.wait()
-        for reader in self.readers:
-            reader.close_writer()
-        self.api.abort(
-            "crashed",
-            "Runtime.ExitError",
-            f"Runtime exited with error: {_describe_exit(self.returncode)}",
-        )
-        self.exited.set()
-
-    @property
-    def alive(self) -> bool:
-        return not self.exited.is_set()
-
-    def sync_output(self, timeout_s: float) -> None:
-        for reader in self.readers:
-            reader.sync(timeout_s)
-
-    def kill(self, grace_s: float) -> None:
-        """SIGTERM (if graceful) then SIGKILL the whole process group, and wait for the exit."""
-        if self.alive and grace_s > 0:
-            self._signal(signal.SIGTERM)
-            self.exited.wait(grace_s)
-        if self.alive:
-            self._signal(signal.SIGKILL)
-            self.exited.wait(5.0)
-
-    def close(self, grace_s: float) -> None:
-        self.kill(grace_s)
-        self.api.stop()
-        for reader in self.readers:
-            reader.stop(_DRAIN_S)
-
-    def _signal(self, sig: signal.Signals) -> None:
-        if self.proc.returncode is not None:
-            return  # reaped: the pid (and group id) may already belong to someone else
-        try:
-            os.killpg(self.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+    status: str  # the platform Status: error or timeout
+    error_type: str | None  # Runtime.ImportModuleError, Runtime.ExitError, ...
+    result_status: str  # InvocationResult.status: init_error, crashed or timeout
+    error: dict[str, Any]  # what the caller gets (RequestId filled in per invocation)
+    reported: bool  # the runtime posted /init/error (rather than dying or hanging)
+    reason: str  # RAPID's words for an exit, for the fault line
 
 
 class Environment(Service):
     """One execution environment: a fresh `python -m awslambdaric HANDLER` and its own RuntimeAPI.
 
-    The process starts on the first invoke() (a cold start) and serves later invocations
-    warm, until an invocation times out or the process dies; the next invoke() is then cold
-    again. Invocations are serialized, as in a real execution environment.
+    The process starts on start() or the first invoke() (a cold start, Lambda's init phase)
+    and serves later invocations warm, until an invocation times out, runs out of memory or
+    the process dies; the next invoke() is then cold again. If init fails, the invocation
+    that needed it re-runs init once more in the invoke phase, as Lambda does, and so does
+    every later invoke() until an init succeeds. Invocations are serialized.
     """
 
     #: Lambda's limit on the init phase of an on-demand function.
@@ -229,6 +72,7 @@ class Environment(Service):
         env: Mapping[str, str] | None = None,
         python: str = sys.executable,
         region: str = "us-east-1",
+        log_format: str = "text",
     ) -> None:
         self.handler = handler
         self.code_dir = os.path.abspath(os.fspath(code_dir))
@@ -237,16 +81,25 @@ class Environment(Service):
         self.timeout_s = timeout_s
         self.region = region
         self.python = python
+        self.log_format = log_format
         self.function_arn = f"arn:aws:lambda:{region}:123456789012:function:{function_name}"
+        self.platform = PlatformLog(
+            log_format,
+            function_name=function_name,
+            runtime_version=f"python:{_python_version(python)}.local",
+            runtime_version_arn=f"arn:aws:lambda:{region}::runtime:local",
+        )
         self._env_overrides = dict(env or {})
         self.cold = False
         self.init_duration_ms: float | None = None
+        #: Every log event in arrival order: (time, stream, text); stream is "stdout",
+        #: "stderr", "telemetry" (one frame of the runtime's log channel) or "platform".
         self.lines: list[tuple[float, str, str]] = []
         self._lines_lock = threading.Lock()
         self._invoke_lock = threading.RLock()
         self._state_lock = threading.Lock()
-        self._sandbox: _Sandbox | None = None
-        self._init_failure: InvocationResult | None = None
+        self._sandbox: Sandbox | None = None
+        self._init_failure: _InitFailure | None = None
         self._last_hwm_mb: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -255,10 +108,10 @@ class Environment(Service):
         """Spawn the runtime and wait for its init to finish; a no-op if it is running.
 
         A failed init does not raise: it is a function outcome, reported by the next
-        invoke() and by :attr:`init_error`, and the next invoke() tries a fresh process.
+        invoke() and by :attr:`init_error`.
         """
         with self._invoke_lock:
-            self._start_locked()
+            self._start_locked("invoke" if self._init_failure else "init", self.init_timeout_s)
         return self
 
     def stop(self) -> None:
@@ -288,7 +141,7 @@ class Environment(Service):
         return failure.error if failure is not None else None
 
     def max_memory_used_mb(self) -> int | None:
-        """Peak RSS (VmHWM) of the runtime process in MB, rounded up like Lambda's report.
+        """Peak RSS of the runtime in MB, rounded up like Lambda's report.
 
         Once the process is gone, the last value read from it (after each invocation).
         """
@@ -298,9 +151,14 @@ class Environment(Service):
         return self._last_hwm_mb
 
     def lines_since(self, index: int) -> list[str]:
-        """stdout lines from position ``index`` of :attr:`lines` (which also holds stderr)."""
+        """The function's log lines (stdout and the runtime's telemetry frames) from ``index``."""
         with self._lines_lock:
-            return [text for _, stream, text in self.lines[index:] if stream == "stdout"]
+            return [text for _, stream, text in self.lines[index:] if stream in _FUNCTION_STREAMS]
+
+    def events_since(self, index: int) -> list[tuple[str, str]]:
+        """Every log event from position ``index`` of :attr:`lines`, as (stream, text)."""
+        with self._lines_lock:
+            return [(stream, text) for _, stream, text in self.lines[index:]]
 
     # -- invoking --------------------------------------------------------------------------
 
@@ -314,8 +172,8 @@ class Environment(Service):
     ) -> InvocationResult:
         """Invoke the handler once, cold-starting the runtime if no process is running.
 
-        Returns only after the process's output for this invocation has been read into
-        :attr:`lines`. A timeout kills the process, as Lambda does.
+        Returns only after every log event of this invocation — the function's and the
+        platform's, REPORT last — is in :attr:`lines`. A timeout kills the process.
         """
         request_id = request_id or str(uuid.uuid4())
         timeout = self.timeout_s if timeout_s is None else timeout_s
@@ -323,109 +181,202 @@ class Environment(Service):
             sandbox = self._sandbox
             self.cold = sandbox is None or not sandbox.alive
             if self.cold:
-                sandbox = self._start_locked()
+                began = time.time()
+                retry = self._init_failure is not None
+                limit = timeout if retry else self.init_timeout_s  # an invoke-phase init
+                sandbox = self._start_locked("invoke" if retry else "init", limit)
+                if sandbox is None and not retry:
+                    began = time.time()  # Lambda retries a failed init at once, in the invoke phase
+                    sandbox = self._start_locked("invoke", timeout)
                 if sandbox is None:
-                    failure = self._init_failure
-                    assert failure is not None
-                    return _with_request_id(failure, request_id)
+                    return self._fail_init(request_id, trace_header, began, timeout)
             assert sandbox is not None
+            self._emit(self.platform.start(request_id, trace_header, time.time()))
+            sandbox.memory.arm()
             result = sandbox.api.invoke(
                 event, timeout_s=timeout, request_id=request_id, trace_header=trace_header
             )
-            if result.status in ("success", "error"):
-                # awslambdaric polls /next only after it has finished the invocation, and its
-                # output is unbuffered: once it is back, its output is in the pipe.
-                sandbox.api.wait_idle(_SETTLE_S)
-                sandbox.sync_output(_DRAIN_S)
-                self._remember_memory(sandbox)
-            else:
-                self._remember_memory(sandbox)
-                self._discard(sandbox, grace_s=0.0)
-            return result
+            return self._finish(sandbox, result, trace_header, timeout)
 
     # -- internals -------------------------------------------------------------------------
 
-    def _start_locked(self) -> _Sandbox | None:
-        """Spawn and init a runtime; on failure record why and return None."""
+    def _finish(
+        self,
+        sandbox: Sandbox,
+        result: InvocationResult,
+        trace_header: str | None,
+        timeout_s: float,
+    ) -> InvocationResult:
+        """Collect the invocation's output, then write the platform's records of its end."""
+        rid = result.request_id
+        status, error_type, fault = platform.SUCCESS, None, None
+        finished_at = result.finished_at
+        if result.status in ("success", "error"):
+            # awslambdaric polls /next only after it has finished the invocation, and its
+            # output is unbuffered: once it is back, its output is in the pipes.
+            if sandbox.api.wait_idle(_SETTLE_S) or sandbox.alive:
+                sandbox.memory.disarm()
+                sandbox.sync_output(_DRAIN_S)
+                self._remember_memory(sandbox)
+            else:
+                # It answered, then died before asking for the next event (e.g. awslambdaric
+                # exits when its oversized response is refused): the platform sees the exit.
+                sandbox.exited.wait(5.0)
+                finished_at = sandbox.exited_at or time.time()
+                error_type = sandbox.exit_error_type()
+                status = platform.status_for(error_type)
+                fault = platform.fault_message(rid, sandbox.exit_reason(), error_type)
+                self._remember_memory(sandbox)
+                self._discard(sandbox, grace_s=0.0)
+        else:
+            self._remember_memory(sandbox)
+            if result.status == "timeout":
+                status = platform.TIMEOUT
+                fault = platform.timeout_message(rid, timeout_s, finished_at)
+            else:
+                error_type = result.error_type or sandbox.exit_error_type()
+                status = platform.status_for(error_type)
+                fault = platform.fault_message(rid, sandbox.exit_reason(), error_type)
+            self._discard(sandbox, grace_s=0.0)
+        if fault is not None:
+            self._emit(self.platform.fault(fault))
+        duration_ms = (finished_at - result.delivered_at) * 1000.0
+        billed = platform.billed_ms(duration_ms)
+        if status == platform.TIMEOUT:
+            billed = min(billed, platform.billed_ms(timeout_s * 1000.0))
+        metrics = ReportMetrics(
+            duration_ms=duration_ms,
+            billed_duration_ms=billed,
+            memory_size_mb=self.memory_mb,
+            max_memory_used_mb=self._reported_memory_mb(),
+            init_duration_ms=self.init_duration_ms if self.cold else None,
+        )
+        records, report = self.platform.end(
+            rid, status, error_type, metrics, trace_header, time.time()
+        )
+        self._emit(records)
+        return dataclasses.replace(
+            result, finished_at=finished_at, platform=PlatformOutcome(status, error_type, report)
+        )
+
+    def _fail_init(
+        self, request_id: str, trace_header: str | None, began: float, timeout_s: float
+    ) -> InvocationResult:
+        """An invocation whose init failed twice over: START, the fault, END and REPORT."""
+        failure = self._init_failure
+        assert failure is not None
+        now = time.time()
+        self._emit(self.platform.start(request_id, trace_header, began))
+        error = dict(failure.error)
+        error_type = failure.error_type
+        if failure.status == platform.TIMEOUT:
+            fault = platform.timeout_message(request_id, timeout_s, now)
+            error["errorMessage"] = f"RequestId: {request_id} Error: {error['errorMessage']}"
+        elif failure.reported:
+            assert error_type is not None
+            fault = platform.init_fault_message(error_type)
+        else:
+            assert error_type is not None
+            fault = platform.fault_message(request_id, failure.reason, error_type)
+            error["errorMessage"] = f"RequestId: {request_id} Error: {failure.reason}"
+        self._emit(self.platform.fault(fault))
+        duration_ms = (now - began) * 1000.0
+        metrics = ReportMetrics(
+            duration_ms=duration_ms,
+            billed_duration_ms=platform.billed_ms(duration_ms),
+            memory_size_mb=self.memory_mb,
+            max_memory_used_mb=self._reported_memory_mb(),
+            init_duration_ms=None,
+        )
+        records, report = self.platform.end(
+            request_id, failure.status, error_type, metrics, trace_header, now
+        )
+        self._emit(records)
+        return InvocationResult(
+            request_id=request_id,
+            status=failure.result_status,
+            payload=None,
+            error=error,
+            error_type=error_type or "Sandbox.Timedout",
+            delivered_at=began,
+            finished_at=now,
+            deadline_ms=0,
+            platform=PlatformOutcome(failure.status, error_type, report),
+        )
+
+    def _start_locked(self, phase: str, limit_s: float) -> Sandbox | None:
+        """Spawn and init a runtime in ``phase``; on failure record why and return None."""
         current = self._sandbox
         if current is not None and current.alive:
             return current
         if current is not None:
             self._discard(current, grace_s=0.0)
-        self._init_failure = None
         self.init_duration_ms = None
         self._last_hwm_mb = None
-
-        api = RuntimeAPI(function_arn=self.function_arn)
-        api.start()
-        readers = (
-            _StreamReader("stdout", self._add_line),
-            _StreamReader("stderr", self._add_line),
-        )
-        for reader in readers:
-            reader.start()
-        spawned_at = time.time()
+        self._emit(self.platform.init_start(phase, time.time()))
+        api = RuntimeAPI(function_arn=self.function_arn).start()
         try:
-            proc = subprocess.Popen(
-                [self.python, "-u", "-m", "awslambdaric", self.handler],
+            sandbox = Sandbox(
+                command=[self.python, "-u", "-m", "awslambdaric", self.handler],
                 cwd=self.code_dir,
                 env=self._child_env(api.address),
-                stdin=subprocess.DEVNULL,
-                stdout=readers[0].child_fd,
-                stderr=readers[1].child_fd,
-                start_new_session=True,  # so a kill reaches whatever the handler spawned
+                api=api,
+                on_event=self._add_event,
+                memory_mb=self.memory_mb,
             )
         except BaseException:
             api.stop()
-            for reader in readers:
-                reader.stop(_DRAIN_S)
             raise
-        sandbox = _Sandbox(api, proc, readers, spawned_at)
         with self._state_lock:
             self._sandbox = sandbox
-
-        ready = api.wait_ready(self.init_timeout_s)
+        sandbox.memory.arm()
+        ready = api.wait_ready(limit_s)
         first_next_at = api.first_next_at
         if ready and first_next_at is not None:
-            self.init_duration_ms = (first_next_at - spawned_at) * 1000.0
+            sandbox.memory.disarm()
+            self._init_failure = None
+            self.init_duration_ms = (first_next_at - sandbox.spawned_at) * 1000.0
             sandbox.sync_output(_DRAIN_S)
             self._remember_memory(sandbox)
+            self._emit(
+                self.platform.init_done(
+                    phase, platform.SUCCESS, None, self.init_duration_ms, time.time()
+                )
+            )
             return sandbox
-
-        now = time.time()
-        init_error = api.init_error
-        if init_error is not None:
-            failed_at = api.init_error_at or now
-            self.init_duration_ms = (failed_at - spawned_at) * 1000.0
-            status, error, error_type = "init_error", init_error, api.init_error_type
-            grace = 1.0  # awslambdaric exits by itself right after posting /init/error
-        elif not sandbox.alive:
-            failed_at = now
-            error_type = "Runtime.ExitError"
-            message = f"Runtime exited with error: {_describe_exit(sandbox.returncode)}"
-            status, error = "crashed", {"errorType": error_type, "errorMessage": message}
-            grace = 0.0
-        else:
-            failed_at = now
-            error_type = "Sandbox.Timedout"
-            message = f"Init phase timed out after {self.init_timeout_s:.2f} seconds"
-            status, error = "timeout", {"errorType": error_type, "errorMessage": message}
-            grace = 0.0
-        self._init_failure = InvocationResult(
-            request_id="",
-            status=status,
-            payload=None,
-            error=error,
-            error_type=error_type,
-            delivered_at=failed_at,
-            finished_at=failed_at,
-            deadline_ms=0,
-        )
+        failure, failed_at = self._init_failed(sandbox, api)
         self._remember_memory(sandbox)
-        self._discard(sandbox, grace_s=grace)
+        self._discard(sandbox, grace_s=1.0 if failure.reported else 0.0)
+        self._init_failure = failure
+        duration_ms = (failed_at - sandbox.spawned_at) * 1000.0
+        self._emit(
+            self.platform.init_done(
+                phase, failure.status, failure.error_type, duration_ms, failed_at
+            )
+        )
         return None
 
-    def _discard(self, sandbox: _Sandbox, grace_s: float) -> None:
+    def _init_failed(self, sandbox: Sandbox, api: RuntimeAPI) -> tuple[_InitFailure, float]:
+        """Why init ended without a GET /next, and when."""
+        init_error = api.init_error
+        if init_error is not None:
+            # awslambdaric exits by itself right after posting /init/error.
+            error_type = api.init_error_type or "Runtime.Unknown"
+            failure = _InitFailure("error", error_type, "init_error", init_error, True, "")
+            return failure, api.init_error_at or time.time()
+        if not sandbox.alive:
+            error_type = sandbox.exit_error_type()
+            reason = sandbox.exit_reason()
+            error = {"errorType": error_type, "errorMessage": reason}
+            failure = _InitFailure(
+                platform.status_for(error_type), error_type, "crashed", error, False, reason
+            )
+            return failure, sandbox.exited_at or time.time()
+        message = f"Task timed out after {self.init_timeout_s:.2f} seconds"
+        error = {"errorType": "Sandbox.Timedout", "errorMessage": message}
+        return _InitFailure(platform.TIMEOUT, None, "timeout", error, False, message), time.time()
+
+    def _discard(self, sandbox: Sandbox, grace_s: float) -> None:
         """Stop a process for good; `grace_s` is how long it may take to exit by itself."""
         with self._state_lock:
             if self._sandbox is sandbox:
@@ -434,15 +385,23 @@ class Environment(Service):
             sandbox.exited.wait(grace_s)
         sandbox.close(grace_s=0.0)
 
-    def _remember_memory(self, sandbox: _Sandbox) -> None:
-        if sandbox.alive:
-            hwm = _read_hwm_mb(sandbox.proc.pid)
-            if hwm is not None:
-                self._last_hwm_mb = hwm
+    def _remember_memory(self, sandbox: Sandbox) -> None:
+        used = sandbox.max_memory_used_mb()
+        if used is not None:
+            self._last_hwm_mb = max(used, self._last_hwm_mb or 0)
 
-    def _add_line(self, stream: str, text: str) -> None:
+    def _reported_memory_mb(self) -> int:
+        """Max Memory Used: never more than the memory size (the cgroup's ceiling)."""
+        return min(self._last_hwm_mb or 0, self.memory_mb)
+
+    def _add_event(self, stream: str, text: str, when: float | None) -> None:
         with self._lines_lock:
-            self.lines.append((time.time(), stream, text))
+            self.lines.append((time.time() if when is None else when, stream, text))
+
+    def _emit(self, records: list[str]) -> None:
+        with self._lines_lock:
+            now = time.time()
+            self.lines.extend((now, "platform", record) for record in records)
 
     def _child_env(self, api_address: str) -> dict[str, str]:
         """Lambda's variables over a copy of ours minus anything that would steer awslambdaric."""
@@ -452,64 +411,21 @@ class Environment(Service):
             if not name.startswith(_DROPPED_PREFIXES) and name not in _DROPPED_NAMES
         }
         python_path = os.environ.get("PYTHONPATH")
-        today = datetime.now(timezone.utc).strftime("%Y/%m/%d")
         env.update(
-            {
-                "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
-                "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
-                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-                "AWS_REGION": self.region,
-                "AWS_DEFAULT_REGION": self.region,
-                # awslambdaric switches behaviour (thread polling, JSON encoding) on this name,
-                # so it must match the interpreter that actually runs.
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{_python_version(self.python)}",
-                "LAMBDA_TASK_ROOT": self.code_dir,
-                "_HANDLER": self.handler,
-                "TZ": ":UTC",
-                "PYTHONPATH": os.pathsep.join(p for p in (self.code_dir, python_path) if p),
-            }
+            lambda_variables(
+                function_name=self.function_name,
+                memory_mb=self.memory_mb,
+                region=self.region,
+                code_dir=self.code_dir,
+                handler=self.handler,
+                python_version=_python_version(self.python),
+                log_format=platform.aws_log_format(self.log_format),
+            )
         )
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (self.code_dir, python_path) if p)
         env.update(self._env_overrides)
         env["AWS_LAMBDA_RUNTIME_API"] = api_address
         return env
-
-
-def _with_request_id(result: InvocationResult, request_id: str) -> InvocationResult:
-    return InvocationResult(
-        request_id=request_id,
-        status=result.status,
-        payload=result.payload,
-        error=result.error,
-        error_type=result.error_type,
-        delivered_at=result.delivered_at,
-        finished_at=result.finished_at,
-        deadline_ms=result.deadline_ms,
-    )
-
-
-def _describe_exit(returncode: int | None) -> str:
-    """Exit status in the words Lambda uses ("exit status 1", "signal: killed")."""
-    if returncode is None:
-        return "unknown"
-    if returncode < 0:
-        name = signal.strsignal(-returncode) or f"signal {-returncode}"
-        return f"signal: {name.lower()}"
-    return f"exit status {returncode}"
-
-
-def _read_hwm_mb(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    kib = int(line.split()[1])
-                    return -(-kib // 1024)
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 @functools.lru_cache(maxsize=16)

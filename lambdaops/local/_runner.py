@@ -9,7 +9,6 @@ for Parameter Store and Secrets Manager. ``lambdaops local`` and
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import secrets
@@ -36,7 +35,12 @@ def new_trace_header(sampled: bool) -> str:
 
 @dataclass
 class LocalResult:
-    """One invocation as the local runtime saw it."""
+    """One invocation as the local runtime saw it.
+
+    ``lines`` are the function's log lines (stdout and the runtime's telemetry frames);
+    ``events`` is the whole log of the invocation as Lambda writes it, as (stream, text):
+    platform records (stream "platform") around the function's events, REPORT last.
+    """
 
     result: InvocationResult
     environment: int
@@ -47,6 +51,7 @@ class LocalResult:
     trace_header: str
     lines: list[str] = field(default_factory=list)
     label: str = ""
+    events: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def request_id(self) -> str:
@@ -61,19 +66,9 @@ class LocalResult:
         return self.trace_header.split(";")[0][len("Root=") :]
 
     def report_line(self) -> str:
-        """Lambda's ``REPORT`` line for this invocation."""
-        duration = self.result.duration_ms
-        line = (
-            f"REPORT RequestId: {self.request_id}\tDuration: {duration:.2f} ms\t"
-            f"Billed Duration: {max(1, math.ceil(duration))} ms\t"
-            f"Memory Size: {self.memory_mb} MB\t"
-            f"Max Memory Used: {self.max_memory_used_mb or 0} MB"
-        )
-        if self.cold and self.init_duration_ms is not None:
-            line += f"\tInit Duration: {self.init_duration_ms:.2f} ms"
-        if self.result.status == "timeout":
-            line += "\tStatus: timeout"
-        return line
+        """Lambda's ``REPORT`` line (or ``platform.report`` record) for this invocation."""
+        platform = self.result.platform
+        return platform.report if platform is not None else ""
 
 
 class LocalRunner(Service):
@@ -92,6 +87,7 @@ class LocalRunner(Service):
         seed: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
         log: TextIO | None = None,
+        log_format: str = "text",
     ) -> None:
         self.handler = handler
         self.code_dir = Path(code_dir).resolve()
@@ -102,6 +98,7 @@ class LocalRunner(Service):
         self.seed = seed
         self.extra_env = dict(env or {})
         self.log = log
+        self.log_format = log_format
         self.environments: list[Environment] = []
         self._concurrency = concurrency
         self._moto: Any = None
@@ -134,6 +131,7 @@ class LocalRunner(Service):
                     memory_mb=self.memory_mb,
                     timeout_s=self.timeout_s,
                     env=env,
+                    log_format=self.log_format,
                 )
             )
         return self
@@ -163,7 +161,8 @@ class LocalRunner(Service):
         header = new_trace_header(sampled)
         start = len(env.lines)
         result = env.invoke(event, request_id=request_id, trace_header=header)
-        lines = [text for _, stream, text in env.lines[start:] if stream == "stdout"]
+        events = env.events_since(start)
+        lines = [text for stream, text in events if stream in ("stdout", "telemetry")]
         local = LocalResult(
             result=result,
             environment=environment,
@@ -174,12 +173,14 @@ class LocalRunner(Service):
             trace_header=header,
             lines=lines,
             label=label,
+            events=events,
         )
         if self.log is not None:
             with self._log_lock:
-                for line in lines:
-                    self.log.write(line.rstrip("\n") + "\n")
-                self.log.write(local.report_line() + "\n")
+                # One event after another, as `aws logs tail` prints them: an event of several
+                # lines (a telemetry frame with a traceback) continues on the following lines.
+                for _, text in events:
+                    self.log.write(text + "\n")
                 self.log.flush()
         return local
 

@@ -7,37 +7,35 @@ it on loopback lets the real runtime and handler code run unmodified on a laptop
 from __future__ import annotations
 
 import json
-import logging
-import re
-import select
 import socket
-import socketserver
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
-from urllib.parse import unquote
+from typing import Any
 
+from lambdaops.local._platform import PlatformOutcome
+from lambdaops.local._runtime_http import (
+    ERROR_TYPE_HEADER,
+    Delivery,
+    Server,
+    api_error,
+    peer_closed,
+)
 from lambdaops.local._service import Service
 
-__all__ = ["InvocationResult", "RuntimeAPI"]
+__all__ = ["ERROR_TYPE_HEADER", "MAX_RESPONSE_BYTES", "InvocationResult", "RuntimeAPI"]
 
-_log = logging.getLogger(__name__)
-
-_PREFIX = "/2018-06-01/runtime"
-_NEXT_PATH = f"{_PREFIX}/invocation/next"
-_INIT_ERROR_PATH = f"{_PREFIX}/init/error"
-_RESULT_PATH = re.compile(rf"^{re.escape(_PREFIX)}/invocation/([^/]+)/(response|error)$")
-
-ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+# Lambda's limit on a buffered response: 6 MiB + 100 bytes. A bigger POST /response is refused
+# with 413 RequestEntityTooLarge, and the caller gets Function.ResponseSizeTooLarge. Source:
+# aws/aws-lambda-runtime-interface-emulator lambda/interop/model.go (MaxPayloadSize,
+# ErrorResponseTooLarge) and lambda/rapi/rendering (RenderRequestEntityTooLarge).
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
 # How many finished request ids are remembered, to answer late posts with 410 rather than 400.
 _FINISHED_MEMORY = 1024
 # How often a parked GET /next checks whether the runtime hung up (e.g. it was killed).
 _PEER_CHECK_S = 0.25
-_MAX_LINE = 65536
 
 
 @dataclass
@@ -57,6 +55,8 @@ class InvocationResult:
     delivered_at: float
     finished_at: float
     deadline_ms: int
+    #: What Lambda's platform records say of it (set by Environment; None from a bare API).
+    platform: PlatformOutcome | None = None
 
     @property
     def duration_ms(self) -> float:
@@ -112,7 +112,7 @@ class RuntimeAPI(Service):
         self._parked = 0  # GET /next requests currently waiting for an event
         self._aborted: tuple[str, str, str] | None = None  # (status, error type, message)
         self._closed = False
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class RuntimeAPI(Service):
             return self
         if self._closed:
             raise RuntimeError("a stopped RuntimeAPI cannot be restarted; make a new one")
-        server = _Server(self._bind, _Handler, self)
+        server = Server(self._bind, self)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -323,7 +323,7 @@ class RuntimeAPI(Service):
             del self._finished[next(iter(self._finished))]
         self._cond.notify_all()
 
-    def _next_event(self, handler: _Handler) -> _Invocation | None:
+    def next_event(self, connection: socket.socket) -> _Invocation | None:
         """Long-poll for the next event; None if stopping or the runtime hung up."""
         with self._cond:
             if self._first_next_at is None:
@@ -334,7 +334,7 @@ class RuntimeAPI(Service):
                 while not self._queue:
                     if self._closed or self._aborted is not None:
                         return None
-                    if not self._cond.wait(_PEER_CHECK_S) and _peer_closed(handler.connection):
+                    if not self._cond.wait(_PEER_CHECK_S) and peer_closed(connection):
                         return None
                 inv = self._queue.popleft()
             finally:
@@ -344,24 +344,40 @@ class RuntimeAPI(Service):
             self._inflight[inv.request_id] = inv
             return inv
 
-    def _redeliver(self, inv: _Invocation) -> None:
+    def redeliver(self, delivery: Delivery) -> None:
         """Put back an event whose delivery failed, so a reconnecting runtime still gets it."""
         with self._cond:
-            if inv.result is None and self._inflight.pop(inv.request_id, None) is not None:
+            inv = self._inflight.get(delivery.request_id)
+            if inv is not None and inv.result is None:
+                del self._inflight[inv.request_id]
                 inv.delivered_at = None
                 inv.deadline_ms = 0
                 self._queue.appendleft(inv)
                 self._cond.notify_all()
 
-    def _post_result(
+    def post_result(
         self, request_id: str, kind: str, body: bytes, error_type: str | None
     ) -> tuple[int, dict[str, Any]]:
         with self._cond:
             inv = self._inflight.get(request_id)
             if inv is None:
                 if request_id in self._finished:
-                    return 410, _api_error("InvocationGone", f"{request_id} already finished")
-                return 400, _api_error("InvalidRequestID", f"unknown request id {request_id}")
+                    return 410, api_error("InvocationGone", f"{request_id} already finished")
+                return 400, api_error("InvalidRequestID", f"unknown request id {request_id}")
+            if kind == "response" and len(body) > MAX_RESPONSE_BYTES:
+                # The caller gets Function.ResponseSizeTooLarge; the runtime gets 413.
+                message = (
+                    f"Response payload size ({len(body)} bytes) exceeded maximum allowed "
+                    f"payload size ({MAX_RESPONSE_BYTES} bytes)."
+                )
+                too_large = "Function.ResponseSizeTooLarge"
+                self._finish_locked(
+                    inv, "error", error=api_error(too_large, message), error_type=too_large
+                )
+                return 413, api_error(
+                    "RequestEntityTooLarge",
+                    f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                )
             if kind == "response":
                 self._finish_locked(inv, "success", payload=body)
             else:
@@ -371,10 +387,10 @@ class RuntimeAPI(Service):
                 )
             return 202, {"status": "OK"}
 
-    def _post_init_error(self, body: bytes, error_type: str | None) -> tuple[int, dict[str, Any]]:
+    def post_init_error(self, body: bytes, error_type: str | None) -> tuple[int, dict[str, Any]]:
         with self._cond:
             if self._init_error is not None or self._first_next_at is not None:
-                return 403, _api_error("InvalidStateTransition", "init already finished")
+                return 403, api_error("InvalidStateTransition", "init already finished")
             error = _parse_error(body, error_type)
             self._init_error = error
             self._init_error_type = error_type or _str(error.get("errorType"))
@@ -394,10 +410,6 @@ def _platform_error(inv: _Invocation, error_type: str, message: str) -> dict[str
     }
 
 
-def _api_error(error_type: str, message: str) -> dict[str, Any]:
-    return {"errorType": error_type, "errorMessage": message}
-
-
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -411,160 +423,3 @@ def _parse_error(body: bytes, error_type: str | None) -> dict[str, Any]:
     if isinstance(parsed, dict):
         return parsed
     return {"errorMessage": body.decode("utf-8", "replace"), "errorType": error_type or "Unknown"}
-
-
-def _peer_closed(sock: socket.socket) -> bool:
-    """Whether the client has hung up; poll() rather than select() so any fd number works."""
-    try:
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        if not poller.poll(0):
-            return False
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except OSError:
-        return True
-
-
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its RuntimeAPI and can hang up on its clients."""
-
-    daemon_threads = True
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], api: RuntimeAPI
-    ) -> None:
-        self.api = api
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), which can stall a cold
-        # start for seconds on hosts with slow resolvers; loopback needs no name.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def close_connections(self) -> None:
-        """Unblock handler threads waiting on keep-alive sockets when the API stops."""
-        with self.connections_lock:
-            conns = list(self.connections)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A killed runtime resets its connection; that is normal here, not worth a traceback.
-        _log.debug("runtime API connection error from %s", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """One runtime connection. Every reply carries Content-Length so keep-alive stays in sync."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "lambdaops-local"
-    sys_version = ""
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
-
-    @property
-    def api(self) -> RuntimeAPI:
-        return cast(_Server, self.server).api
-
-    def setup(self) -> None:
-        super().setup()
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        _log.debug("runtime API: " + format, *args)
-
-    def do_GET(self) -> None:
-        if self._path() != _NEXT_PATH:
-            self._send_json(404, _api_error("NotFound", f"unknown path {self.path}"))
-            return
-        inv = self.api._next_event(self)
-        if inv is None:
-            self.close_connection = True
-            return
-        headers = {
-            "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-            "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
-            "Lambda-Runtime-Invoked-Function-Arn": self.api.function_arn,
-        }
-        if inv.trace_header:
-            headers["Lambda-Runtime-Trace-Id"] = inv.trace_header
-        if inv.client_context:
-            headers["Lambda-Runtime-Client-Context"] = inv.client_context
-        try:
-            self._send(200, inv.body, "application/json", headers)
-        except OSError:
-            self.api._redeliver(inv)
-            raise
-
-    def do_POST(self) -> None:
-        try:
-            body = self._read_body()
-        except ValueError:
-            self.close_connection = True
-            self._send_json(400, _api_error("InvalidRequest", "unreadable request body"))
-            return
-        path = self._path()
-        error_type = self.headers.get(ERROR_TYPE_HEADER) or None
-        match = _RESULT_PATH.match(path)
-        if match is not None:
-            status, reply = self.api._post_result(
-                unquote(match.group(1)), match.group(2), body, error_type
-            )
-        elif path == _INIT_ERROR_PATH:
-            status, reply = self.api._post_init_error(body, error_type)
-        else:
-            status, reply = 404, _api_error("NotFound", f"unknown path {self.path}")
-        self._send_json(status, reply)
-
-    def _path(self) -> str:
-        return self.path.split("?", 1)[0]
-
-    def _read_body(self) -> bytes:
-        """Read the whole request body (Content-Length or chunked) to keep the stream aligned."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size_line = self.rfile.readline(_MAX_LINE + 1)
-                if not size_line:
-                    raise ValueError("truncated chunked body")
-                size = int(size_line.split(b";", 1)[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline(_MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(_MAX_LINE + 1)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0:
-            raise ValueError("negative Content-Length")
-        return self.rfile.read(length) if length else b""
-
-    def _send_json(self, status: int, obj: dict[str, Any]) -> None:
-        self._send(status, json.dumps(obj).encode(), "application/json", {})
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)

@@ -1,0 +1,219 @@
+"""The HTTP/1.1 side of the local Runtime API: the server, one handler per runtime connection.
+
+Kept apart from :mod:`lambdaops.local._runtime_api` (which owns the invocation state) so the
+wire details — keep-alive, chunked bodies, hung-up peers — live in one place. The handler
+talks to its API through :class:`Backend`, so this module imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import select
+import socket
+import socketserver
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol, cast
+from urllib.parse import unquote
+
+__all__ = ["ERROR_TYPE_HEADER", "Backend", "Delivery", "Server", "api_error", "peer_closed"]
+
+_log = logging.getLogger("lambdaops.local._runtime_api")
+
+_PREFIX = "/2018-06-01/runtime"
+_NEXT_PATH = f"{_PREFIX}/invocation/next"
+_INIT_ERROR_PATH = f"{_PREFIX}/init/error"
+_RESULT_PATH = re.compile(rf"^{re.escape(_PREFIX)}/invocation/([^/]+)/(response|error)$")
+
+ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+_MAX_LINE = 65536
+
+
+class Delivery(Protocol):
+    """What GET /next hands the runtime: the event and its headers."""
+
+    request_id: str
+    body: bytes
+    deadline_ms: int
+    trace_header: str | None
+    client_context: str | None
+
+
+class Backend(Protocol):
+    """The invocation state behind the HTTP handler (a RuntimeAPI)."""
+
+    function_arn: str
+
+    def next_event(self, connection: socket.socket) -> Delivery | None: ...
+
+    def redeliver(self, delivery: Delivery) -> None: ...
+
+    def post_result(
+        self, request_id: str, kind: str, body: bytes, error_type: str | None
+    ) -> tuple[int, dict[str, Any]]: ...
+
+    def post_init_error(
+        self, body: bytes, error_type: str | None
+    ) -> tuple[int, dict[str, Any]]: ...
+
+
+def api_error(error_type: str, message: str) -> dict[str, Any]:
+    """The Runtime API's error body: ``{"errorType", "errorMessage"}``."""
+    return {"errorType": error_type, "errorMessage": message}
+
+
+def peer_closed(sock: socket.socket) -> bool:
+    """Whether the client has hung up; poll() rather than select() so any fd number works."""
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        if not poller.poll(0):
+            return False
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+class Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that knows its RuntimeAPI and can hang up on its clients."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], api: Backend) -> None:
+        self.api = api
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), which can stall a cold
+        # start for seconds on hosts with slow resolvers; loopback needs no name.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def close_connections(self) -> None:
+        """Unblock handler threads waiting on keep-alive sockets when the API stops."""
+        with self.connections_lock:
+            conns = list(self.connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A killed runtime resets its connection; that is normal here, not worth a traceback.
+        _log.debug("runtime API connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One runtime connection. Every reply carries Content-Length so keep-alive stays in sync."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "lambdaops-local"
+    sys_version = ""
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
+
+    @property
+    def api(self) -> Backend:
+        return cast(Server, self.server).api
+
+    def setup(self) -> None:
+        super().setup()
+        server = cast(Server, self.server)
+        with server.connections_lock:
+            server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        server = cast(Server, self.server)
+        with server.connections_lock:
+            server.connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("runtime API: " + format, *args)
+
+    def do_GET(self) -> None:
+        if self._path() != _NEXT_PATH:
+            self._send_json(404, api_error("NotFound", f"unknown path {self.path}"))
+            return
+        inv = self.api.next_event(self.connection)
+        if inv is None:
+            self.close_connection = True
+            return
+        headers = {
+            "Lambda-Runtime-Aws-Request-Id": inv.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": self.api.function_arn,
+        }
+        if inv.trace_header:
+            headers["Lambda-Runtime-Trace-Id"] = inv.trace_header
+        if inv.client_context:
+            headers["Lambda-Runtime-Client-Context"] = inv.client_context
+        try:
+            self._send(200, inv.body, "application/json", headers)
+        except OSError:
+            self.api.redeliver(inv)
+            raise
+
+    def do_POST(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            self._send_json(400, api_error("InvalidRequest", "unreadable request body"))
+            return
+        path = self._path()
+        error_type = self.headers.get(ERROR_TYPE_HEADER) or None
+        match = _RESULT_PATH.match(path)
+        if match is not None:
+            status, reply = self.api.post_result(
+                unquote(match.group(1)), match.group(2), body, error_type
+            )
+        elif path == _INIT_ERROR_PATH:
+            status, reply = self.api.post_init_error(body, error_type)
+        else:
+            status, reply = 404, api_error("NotFound", f"unknown path {self.path}")
+        self._send_json(status, reply)
+
+    def _path(self) -> str:
+        return self.path.split("?", 1)[0]
+
+    def _read_body(self) -> bytes:
+        """Read the whole request body (Content-Length or chunked) to keep the stream aligned."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size_line = self.rfile.readline(_MAX_LINE + 1)
+                if not size_line:
+                    raise ValueError("truncated chunked body")
+                size = int(size_line.split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline(_MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(_MAX_LINE + 1)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        return self.rfile.read(length) if length else b""
+
+    def _send_json(self, status: int, obj: dict[str, Any]) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json", {})
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
