@@ -181,7 +181,7 @@ _BARE_TYPE = re.compile(r"((?:Runtime|Sandbox|Function|Extension)\.\w+)\s*$")
 _ERROR_LINE = re.compile(r"\[ERROR\] ([A-Za-z_][\w.]*)(?::(?: (.*))?)?$")
 _TIMED_OUT = re.compile(r"(?:^|\s)([\w-]+) Task timed out after [0-9.]+ seconds")
 _THREAD = re.compile(r"(Current thread|Thread) 0x[0-9a-fA-F]+ \(most recent call first\):")
-_FRAME = re.compile(r"\s+File \"(.+)\", line (\d+) in (\S+)\s*$")
+_FRAME = re.compile(r"\s*File \"(.+)\", line (\d+) in (\S+)\s*$")
 
 
 def parse(lines: Iterable[str]) -> Iterator[Parsed]:
