@@ -2,7 +2,8 @@
 
 The fixture: r1 cold success (init 100 ms); r2 error then success on retry; r3
 timeout, timeout, error; r4 cold SQS batch 10 items / 3 failed (init 120 ms);
-r5 success in ``aws logs tail`` format; noise lines in between.
+r5 success in ``aws logs tail`` format; noise lines in between, and a user's log
+line with a field named ``outcome`` (not a record: records say ``"lambdaops":"outcome"``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +21,7 @@ from lambdaops.report import build, format_table
 FIXTURE = Path(__file__).parent / "fixtures" / "report.log"
 
 
-def figures() -> dict:
+def figures() -> dict[str, Any]:
     return build(FIXTURE.read_text().splitlines()).as_dict()
 
 
