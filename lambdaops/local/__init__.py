@@ -7,7 +7,16 @@ end-to-end tests and ``lambdaops local`` see cold starts, timeouts and logs as L
 
 from lambdaops.local._environment import Environment
 from lambdaops.local._moto import MotoServer
-from lambdaops.local._runtime_api import InvocationResult, RuntimeAPI
+from lambdaops.local._platform import PlatformOutcome
+from lambdaops.local._runtime_api import MAX_RESPONSE_BYTES, InvocationResult, RuntimeAPI
 from lambdaops.local._xray_daemon import XRayDaemon
 
-__all__ = ["Environment", "InvocationResult", "MotoServer", "RuntimeAPI", "XRayDaemon"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "Environment",
+    "InvocationResult",
+    "MotoServer",
+    "PlatformOutcome",
+    "RuntimeAPI",
+    "XRayDaemon",
+]

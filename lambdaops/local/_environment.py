@@ -46,6 +46,7 @@ class _InitFailure(NamedTuple):
     error: dict[str, Any]  # what the caller gets (RequestId filled in per invocation)
     reported: bool  # the runtime posted /init/error (rather than dying or hanging)
     reason: str  # RAPID's words for an exit, for the fault line
+    duration_ms: float = 0.0  # how long the failed init ran
 
 
 class Environment(Service):
@@ -266,7 +267,7 @@ class Environment(Service):
         failure = self._init_failure
         assert failure is not None
         now = time.time()
-        self._emit(self.platform.start(request_id, trace_header, began))
+        self._emit(self.platform.start(request_id, trace_header, now))
         error = dict(failure.error)
         error_type = failure.error_type
         if failure.status == platform.TIMEOUT:
@@ -280,7 +281,8 @@ class Environment(Service):
             fault = platform.fault_message(request_id, failure.reason, error_type)
             error["errorMessage"] = f"RequestId: {request_id} Error: {failure.reason}"
         self._emit(self.platform.fault(fault))
-        duration_ms = (now - began) * 1000.0
+        # Lambda's REPORT covers the invoke-phase init (and the few ms of the failed invoke).
+        duration_ms = failure.duration_ms
         metrics = ReportMetrics(
             duration_ms=duration_ms,
             billed_duration_ms=platform.billed_ms(duration_ms),
@@ -347,8 +349,8 @@ class Environment(Service):
         failure, failed_at = self._init_failed(sandbox, api)
         self._remember_memory(sandbox)
         self._discard(sandbox, grace_s=1.0 if failure.reported else 0.0)
-        self._init_failure = failure
         duration_ms = (failed_at - sandbox.spawned_at) * 1000.0
+        self._init_failure = failure = failure._replace(duration_ms=duration_ms)
         self._emit(
             self.platform.init_done(
                 phase, failure.status, failure.error_type, duration_ms, failed_at
