@@ -40,6 +40,7 @@ class Config(NamedTuple):
     default_dimensions: tuple[tuple[str, str], ...] = ()
     outcome: bool = True
     timeout_margin_ms: int | None = None
+    timeout_stack: bool = True
     architecture: str = "x86_64"
     # tracing
     trace: bool = True
@@ -126,6 +127,7 @@ def resolve(
     default_dimensions: Mapping[str, str] | None = None,
     outcome: bool | None = None,
     timeout_margin_ms: int | None = None,
+    timeout_stack: bool | None = None,
     architecture: str | None = None,
     trace: bool | None = None,
     trace_capture_response: bool | None = None,
@@ -185,6 +187,9 @@ def resolve(
     )
     margin = _parse_int(raw, source, 0, 60_000) if raw is not None else None
 
+    raw, source = _lookup("timeout_stack", timeout_stack, ("LAMBDAOPS_TIMEOUT_STACK",), env)
+    gil_stack = parse_bool(raw, source) if raw is not None else True
+
     raw, source = _lookup("architecture", architecture, ("LAMBDAOPS_ARCHITECTURE",), env)
     arch = _parse_architecture(raw, source)
 
@@ -231,6 +236,7 @@ def resolve(
         default_dimensions=dims,
         outcome=want_outcome,
         timeout_margin_ms=margin,
+        timeout_stack=gil_stack,
         architecture=arch,
         trace=want_trace,
         trace_capture_response=trace_flags[0],

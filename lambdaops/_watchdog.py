@@ -24,9 +24,10 @@ from typing import Any
 from lambdaops import _output, _scope
 from lambdaops._config import Config
 from lambdaops._report import internal_error
-from lambdaops._scope import Invocation
+from lambdaops._scope import Invocation, _in_flight
 
 _MAX_FRAMES = 30
+_time = time.time
 
 
 def default_margin_ms(remaining_ms: int) -> int:
@@ -169,11 +170,15 @@ class StackAlarm:
     Lambda kills it. faulthandler's signal handler needs no GIL: armed with a real-time
     timer to go off halfway through the margin, it writes every thread's stack to
     stderr if the watchdog has not fired by then (the record then comes from Lambda's
-    own ``Status: timeout``). One ``setitimer`` arms it and one disarms it per invocation;
-    it is used only in Lambda, and only while nothing else owns ``SIGALRM``.
+    own ``Status: timeout``). One ``setitimer`` arms it and one ``alarm(0)`` disarms it
+    per invocation (the disarm matters: a timer left pending would go off while the
+    environment idles, frozen or not). Used only in Lambda, only while nothing else owns
+    ``SIGALRM``, and only for one invocation in flight at a time (the timer is the
+    process's).
     """
 
     def __init__(self) -> None:
+        #: ``signal.setitimer`` once enabled; None when off.
         self.setitimer: Any = None
         self.owner: Invocation | None = None
 
@@ -193,20 +198,15 @@ class StackAlarm:
         except (AttributeError, OSError, ValueError, RuntimeError):
             return False
         self._signal = signal
+        self._alarm = signal.alarm
+        self.real = signal.ITIMER_REAL
         self.setitimer = signal.setitimer
-        self._real = signal.ITIMER_REAL
         return True
-
-    def arm(self, inv: Invocation, at_s: float) -> None:
-        delay = at_s - time.time()
-        if delay > 0 and len(_scope._in_flight) == 1:  # one timer: one invocation at a time
-            self.owner = inv
-            self.setitimer(self._real, delay)
 
     def disarm(self, inv: Invocation) -> None:
         if self.owner is inv:
             self.owner = None
-            self.setitimer(self._real, 0)
+            self._alarm(0)  # cheaper than setitimer(ITIMER_REAL, 0), the same timer
 
     def still_ours(self) -> bool:
         """False once user code installed its own SIGALRM handler: then never arm again."""
@@ -234,7 +234,11 @@ class TimeoutSignal:
     def __init__(self, config: Config) -> None:
         self.margin_ms = config.timeout_margin_ms
         #: Only in Lambda (and ``lambdaops local``): the alarm is process-wide state.
-        self.alarm = _alarm if os.environ.get("LAMBDA_TASK_ROOT") and _enable_alarm() else None
+        self.alarm = (
+            _alarm
+            if config.timeout_stack and os.environ.get("LAMBDA_TASK_ROOT") and _enable_alarm()
+            else None
+        )
         #: Without the alarm there is nothing to undo: an ended invocation is not watched.
         self.finish: Callable[[Invocation], None] | None = (
             _alarm.disarm if self.alarm is not None else None
@@ -257,8 +261,9 @@ class TimeoutSignal:
         inv.deadline_ms = deadline_ms
         _watchdog.arm(inv, (deadline_ms - margin) / 1000)
         alarm = self.alarm
-        if alarm is not None and alarm.setitimer is not None:
-            alarm.arm(inv, (deadline_ms - margin / 2) / 1000)
+        if alarm is not None and alarm.setitimer is not None and len(_in_flight) == 1:
+            alarm.owner = inv
+            alarm.setitimer(alarm.real, (deadline_ms - margin / 2) / 1000 - _time())
 
     @staticmethod
     def _deadline_from_remaining(context: object) -> int | None:

@@ -421,3 +421,39 @@ def test_non_http_records_have_no_status_code(lambdaops_capture: Capture) -> Non
     handler({"Records": [{"eventSource": "aws:sqs", "messageId": "m"}]}, LambdaContext())
     assert "status_code" not in lambdaops_capture.outcomes[0]
     assert status_code("alb", None) == 502
+
+
+def _run_stuck(tmp_path: Path, decorator: str, prelude: str = "") -> str:
+    """Run a GIL-holding handler in a child process for 2 s; its stderr."""
+    script = tmp_path / "stuck_opt.py"
+    script.write_text(
+        "import re\nfrom lambdaops import instrument\nfrom lambdaops.testing import LambdaContext\n"
+        f"{prelude}\n@instrument({decorator})\ndef handler(event, context):\n"
+        "    return re.match(r'(a+)+$', 'a' * 34 + 'b')\n"
+        "handler({}, LambdaContext(timeout_s=0.6))\n"
+    )
+    env = dict(os.environ, LAMBDA_TASK_ROOT=str(tmp_path), PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    time.sleep(2.0)
+    proc.kill()
+    return proc.communicate()[1].decode()
+
+
+def test_timeout_stack_can_be_turned_off(tmp_path: Path) -> None:
+    assert _run_stuck(tmp_path, "timeout_margin_ms=400") != ""  # the control: on by default
+    assert _run_stuck(tmp_path, "timeout_margin_ms=400, timeout_stack=False") == ""
+
+
+def test_a_sigalrm_handler_of_the_users_own_is_left_alone(tmp_path: Path) -> None:
+    prelude = "import signal\nsignal.signal(signal.SIGALRM, lambda *a: print('theirs'))"
+    assert _run_stuck(tmp_path, "timeout_margin_ms=400", prelude) == ""
+
+
+def test_timeout_stack_setting_is_checked_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lambdaops import ConfigError
+
+    monkeypatch.setenv("LAMBDAOPS_TIMEOUT_STACK", "sometimes")
+    with pytest.raises(ConfigError, match="LAMBDAOPS_TIMEOUT_STACK='sometimes'"):
+        instrument(lambda event, context: None)
