@@ -62,16 +62,27 @@ def trace_headers(sampled: bool, n: int = 4096) -> Callable[[], str]:
     return itertools.cycle(made).__next__
 
 
+# The runtime's call, compiled as if it lived in awslambdaric's bootstrap.py: lambdaops
+# treats what a handler called from there returns as the response (and checks that the
+# runtime can deliver it), as it does under Lambda.
+_RUNTIME_CALL = """
+def run():
+    environ["_X_AMZN_TRACE_ID"] = next_header()
+    return handler(EVENT, next_context())
+"""
+
+
 def invoker(handler: Handler, sampled: bool = False) -> Callable[[], Any]:
-    """One warm invocation per call: new trace header, new request id."""
-    environ = os.environ
-    next_header = trace_headers(sampled)
-    next_context = itertools.cycle(_CONTEXTS).__next__
-
-    def run() -> Any:
-        environ["_X_AMZN_TRACE_ID"] = next_header()
-        return handler(EVENT, next_context())
-
+    """One warm invocation per call, as the runtime makes it: new trace header, new request id."""
+    scope: dict[str, Any] = {
+        "environ": os.environ,
+        "next_header": trace_headers(sampled),
+        "next_context": itertools.cycle(_CONTEXTS).__next__,
+        "handler": handler,
+        "EVENT": EVENT,
+    }
+    exec(compile(_RUNTIME_CALL, "/var/runtime/awslambdaric/bootstrap.py", "exec"), scope)
+    run: Callable[[], Any] = scope["run"]
     return run
 
 

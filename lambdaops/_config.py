@@ -40,7 +40,7 @@ class Config(NamedTuple):
     default_dimensions: tuple[tuple[str, str], ...] = ()
     outcome: bool = True
     timeout_margin_ms: int | None = None
-    timeout_stack: bool = True
+    timeout_stack: bool = False
     architecture: str = "x86_64"
     # tracing
     trace: bool = True
@@ -188,7 +188,7 @@ def resolve(
     margin = _parse_int(raw, source, 0, 60_000) if raw is not None else None
 
     raw, source = _lookup("timeout_stack", timeout_stack, ("LAMBDAOPS_TIMEOUT_STACK",), env)
-    gil_stack = parse_bool(raw, source) if raw is not None else True
+    gil_stack = parse_bool(raw, source) if raw is not None else False
 
     raw, source = _lookup("architecture", architecture, ("LAMBDAOPS_ARCHITECTURE",), env)
     arch = _parse_architecture(raw, source)

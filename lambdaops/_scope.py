@@ -84,7 +84,6 @@ class Invocation(Scope):
         "signal_state",
         "stack",
         "started_ns",
-        "status_code",
         "supersedes",
         "thread_id",
         "trace_header",
@@ -147,8 +146,6 @@ class Invocation(Scope):
         self.deadline_ms = 0
         #: Why a response the handler returned fails in the runtime (``_response.Failure``).
         self.failure: Any = None
-        #: The HTTP status of the response, for HTTP triggers.
-        self.status_code: int | None = None
         #: ``"timeout"`` when this ending replaces the watchdog's timeout record.
         self.supersedes: str | None = None
         #: The last EMF document, left by the metrics signal for the outcome record.

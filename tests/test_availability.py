@@ -232,7 +232,7 @@ def test_gil_held_past_the_deadline_writes_the_stack_from_faulthandler(tmp_path:
             from lambdaops import instrument
             from lambdaops.testing import LambdaContext
 
-            @instrument(timeout_margin_ms=400)
+            @instrument(timeout_margin_ms=400, timeout_stack=True)
             def handler(event, context):
                 return re.match(r"(a+)+$", "a" * 34 + "b")  # seconds of backtracking, GIL held
 
@@ -262,7 +262,7 @@ def test_an_invocation_that_ends_in_time_disarms_the_alarm(tmp_path: Path) -> No
             from lambdaops import instrument
             from lambdaops.testing import LambdaContext
 
-            @instrument(timeout_margin_ms=100)
+            @instrument(timeout_margin_ms=100, timeout_stack=True)
             def handler(event, context):
                 return "ok"
 
@@ -441,14 +441,16 @@ def _run_stuck(tmp_path: Path, decorator: str, prelude: str = "") -> str:
     return proc.communicate()[1].decode()
 
 
-def test_timeout_stack_can_be_turned_off(tmp_path: Path) -> None:
-    assert _run_stuck(tmp_path, "timeout_margin_ms=400") != ""  # the control: on by default
-    assert _run_stuck(tmp_path, "timeout_margin_ms=400, timeout_stack=False") == ""
+def test_timeout_stack_is_off_unless_asked_for(tmp_path: Path) -> None:
+    # Off by default: arming and disarming the timer costs ~1.5 µs an invocation
+    # (docs/reliability.md); the control shows the same handler dumps when asked.
+    assert _run_stuck(tmp_path, "timeout_margin_ms=400") == ""
+    assert "line 7 in handler" in _run_stuck(tmp_path, "timeout_margin_ms=400, timeout_stack=True")
 
 
 def test_a_sigalrm_handler_of_the_users_own_is_left_alone(tmp_path: Path) -> None:
     prelude = "import signal\nsignal.signal(signal.SIGALRM, lambda *a: print('theirs'))"
-    assert _run_stuck(tmp_path, "timeout_margin_ms=400", prelude) == ""
+    assert _run_stuck(tmp_path, "timeout_margin_ms=400, timeout_stack=True", prelude) == ""
 
 
 def test_timeout_stack_setting_is_checked_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
