@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         "+ tracing, unsampled": make(logs=False, metric=False),
         "+ one info line": make(metric=False),
         "+ one metric (everything)": make(),
+        "+ timeout_stack (faulthandler's SIGALRM timer)": make(timeout_stack=True),
     }
     try:
         results = measure(

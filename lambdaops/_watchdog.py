@@ -172,7 +172,7 @@ class StackAlarm:
     stderr if the watchdog has not fired by then (the record then comes from Lambda's
     own ``Status: timeout``). One ``setitimer`` arms it and one ``alarm(0)`` disarms it
     per invocation (the disarm matters: a timer left pending would go off while the
-    environment idles, frozen or not). Those two system calls cost ~1.5 µs a warm
+    environment idles, frozen or not). Those two system calls cost ~1.6 µs a warm
     invocation, more than the rest of the lifecycle's timeout work, so the alarm is
     the ``timeout_stack`` option's, off by default. Used only in Lambda, only while
     nothing else owns ``SIGALRM``, and only for one invocation in flight at a time
