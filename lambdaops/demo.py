@@ -2,10 +2,13 @@
 
 Each invocation goes through lambdaops' local Runtime API to a real
 awslambdaric process, exactly as Lambda would drive it: a cold start, warm
-invocations, a failure, a timeout (the watchdog writes the record before the
-environment is killed), an SQS batch with partial failures, a retried
-request, and a second execution environment. Then ``lambdaops report`` reads
-the log the run wrote.
+invocations, a failure, a response the runtime cannot serialize, a retried
+request, an SQS batch with partial failures, a crash (the process exits: no
+outcome record, only Lambda's), a timeout (the watchdog writes the record
+before the environment is killed), and a second execution environment. Then
+``lambdaops report`` reads the log the run wrote, and its figures are put
+beside Lambda's own count — what the platform returned for each invocation.
+The demo exits 1 if the two disagree.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ import argparse
 import json
 import sys
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from lambdaops import report
 from lambdaops.local._cli import Printer
-from lambdaops.local._runner import LocalRunner
+from lambdaops.local._runner import LocalResult, LocalRunner
+
+#: The figures Lambda's count and the report's are compared on, as the report names them.
+FIGURES = ("invocations", "successes", "errors", "timeouts", "availability", "request_availability")
 
 
 def _load(path: Path) -> Any:
@@ -31,15 +38,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--example", default="examples/gizmos", help="example directory")
     parser.add_argument("--log", default=".lambdaops/demo.log", help="where the run's log goes")
     parser.add_argument("--quiet", action="store_true", help="REPORT lines and summary only")
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="Lambda's log format"
+    )
     args = parser.parse_args(argv)
     code = Path(args.example).resolve()
     if not (code / "app.py").exists():
         print(f"lambdaops demo: no app.py in {code}", file=sys.stderr)
         return 2
     events = code / "events"
-    order, bad, slow, batch = (
+    order, bad, unserializable, crash, slow, batch = (
         _load(events / name)
-        for name in ("order.json", "bad-order.json", "slow-order.json", "sqs-batch.json")
+        for name in (
+            "order.json",
+            "bad-order.json",
+            "unserializable-order.json",
+            "crash-order.json",
+            "slow-order.json",
+            "sqs-batch.json",
+        )
     )
     retried = str(uuid.uuid4())
     plan: list[tuple[str, Any, dict[str, Any]]] = [
@@ -47,9 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         ("warm", order, {}),
         ("warm", order, {}),
         ("failure", bad, {}),
+        ("marshal error", unserializable, {}),
         ("retried request, attempt 1", bad, {"request_id": retried}),
         ("retried request, attempt 2", order, {"request_id": retried}),
         ("SQS batch, 2 of 5 fail", batch, {}),
+        ("crash", crash, {}),
+        ("cold start after the crash", order, {}),
         ("timeout", slow, {}),
         ("cold start after the timeout", order, {}),
         ("second environment", order, {"environment": 1, "sampled": True}),
@@ -58,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     log_path = Path(args.log)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     printer = Printer(quiet=args.quiet)
+    results: list[LocalResult] = []
     with (
         log_path.open("w", encoding="utf-8") as log,
         LocalRunner(
@@ -69,16 +90,73 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=2,
             seed=seed if seed.exists() else None,
             log=log,
+            log_format=args.log_format,
         ) as runner,
     ):
         for n, (label, event, options) in enumerate(plan, start=1):
             printer.out(f"\n#{n} {label}", style="bold")
             local = runner.invoke(event, label=label, **options)
+            results.append(local)
             printer.invocation(local, runner.waterfall(local))
     printer.summary()
     printer.out(f"\nlambdaops report {log_path}", style="bold")
-    print(report.format_table(report.build(log_path.read_text(encoding="utf-8").splitlines())))
+    built = report.build(log_path.read_text(encoding="utf-8").splitlines())
+    print(report.format_table(built))
+    lambdas, reports = lambda_count(results), built.as_dict()
+    printer.out(
+        "\nLambda's own count (what it returned for each invocation) and the report's", style="bold"
+    )
+    print(format_comparison(lambdas, reports))
+    differ = [name for name in FIGURES if lambdas[name] != reports[name]]
+    if differ:
+        print(
+            f"lambdaops demo: the report disagrees with Lambda on {', '.join(differ)}",
+            file=sys.stderr,
+        )
+        return 1
+    printer.out("The report agrees with Lambda.", style="green")
     return 0
+
+
+def lambda_count(results: Sequence[LocalResult]) -> dict[str, Any]:
+    """Lambda's figures: what the platform returned for each invocation (an attempt), and per
+    request id whether any attempt succeeded. Rounded as the report rounds them."""
+    statuses = [local.result.status for local in results]
+    requests: dict[str, bool] = {}
+    for local in results:
+        requests[local.request_id] = requests.get(local.request_id, False) or (
+            local.result.status == "success"
+        )
+    successes = statuses.count("success")
+    return {
+        "invocations": len(statuses),
+        "successes": successes,
+        "errors": sum(status in ("error", "crashed", "init_error") for status in statuses),
+        "timeouts": statuses.count("timeout"),
+        "availability": round(successes / len(statuses), 6) if statuses else None,
+        "request_availability": round(sum(requests.values()) / len(requests), 6)
+        if requests
+        else None,
+    }
+
+
+def format_comparison(lambdas: dict[str, Any], reports: dict[str, Any]) -> str:
+    """Both counts side by side, one figure a row, a ``!=`` where they differ."""
+
+    def show(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value * 100:.1f}%"
+        return "-" if value is None else str(value)
+
+    rows = [("", "Lambda", "report", "")]
+    for name in FIGURES:
+        mark = "" if lambdas[name] == reports[name] else "!="
+        rows.append((name.replace("_", " "), show(lambdas[name]), show(reports[name]), mark))
+    width = max(len(row[0]) for row in rows)
+    return "\n".join(
+        f"{label.ljust(width)}  {ours:>7}  {theirs:>7}  {mark}".rstrip()
+        for label, ours, theirs, mark in rows
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import logging
 import time
 from typing import Any
 
+from faults import simulate
+
 from lambdaops import instrument, log, metrics, trace
 
 logger = logging.getLogger("gizmos.shipping")
@@ -64,6 +66,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"batchItemFailures": failures}
     body = event.get("body")
     order = json.loads(body) if isinstance(body, str) else event
+    if "simulate" in order:  # make demo's crash and marshal error (faults.py)
+        return simulate(order["simulate"])
     shipped = ship(order, api_key)
     log.info("order shipped", order_id=order.get("id"), gizmos=shipped)
     return {"statusCode": 200, "body": json.dumps({"shipped": shipped})}
