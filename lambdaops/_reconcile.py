@@ -132,7 +132,14 @@ class Invocation:
 
 
 def _cause(platform: str | None, own: str | None, failures: list[RuntimeFailure]) -> str:
-    """The most telling error type: the platform's or runtime's own, then the handler's."""
+    """The most telling error type: the platform's or runtime's own, then the handler's.
+
+    One exception: when the runtime exited (``Runtime.ExitError``) after lambdaops recorded
+    a response it could not deliver (``Function.ResponseSizeTooLarge``), the record names
+    why it exited, and what the caller was told.
+    """
+    if platform == "Runtime.ExitError" and own and own.startswith(PLATFORM_PREFIXES):
+        return own
     named = [f.error_type for f in failures]
     for candidate in (platform, *named):
         if candidate and candidate.startswith(PLATFORM_PREFIXES):

@@ -162,6 +162,18 @@ def test_a_platform_failure_overrides_lambdaops_success() -> None:
     assert outcomes(lines) == [("error", "Function.ResponseSizeTooLarge")]
 
 
+def test_the_record_names_why_the_runtime_exited() -> None:
+    # awslambdaric exits when the Runtime API refuses a response over 6 MB: Lambda's record
+    # says Runtime.ExitError, lambdaops' record what the caller was told.
+    exited = "\tStatus: error\tError Type: Runtime.ExitError"
+    too_large = rec("r1", "error", error_type="Function.ResponseSizeTooLarge")
+    assert outcomes(bracket("r1", too_large, report=exited)) == [
+        ("error", "Function.ResponseSizeTooLarge")
+    ]
+    crashed = rec("r2", "error", error_type="ValueError")  # a handler error is no reason to exit
+    assert outcomes(bracket("r2", crashed, report=exited)) == [("error", "Runtime.ExitError")]
+
+
 def test_a_runtime_error_line_fails_an_invocation_whose_report_shows_none() -> None:
     lines = bracket("r1", rec("r1", "success"), "[ERROR] Runtime.MarshalError: Unable to marshal")
     assert outcomes(lines) == [("error", "Runtime.MarshalError")]
