@@ -64,7 +64,10 @@ MAX_NAME = 255
 RESERVED = frozenset(
     [
         "_aws",
+        "lambdaops",
         "outcome",
+        "supersedes",
+        "status_code",
         "request_id",
         "service",
         "function_name",

@@ -459,3 +459,14 @@ def test_timeout_stack_setting_is_checked_at_import(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("LAMBDAOPS_TIMEOUT_STACK", "sometimes")
     with pytest.raises(ConfigError, match="LAMBDAOPS_TIMEOUT_STACK='sometimes'"):
         instrument(lambda event, context: None)
+
+
+@pytest.mark.parametrize("name", ["lambdaops", "supersedes", "status_code"])
+def test_the_records_own_keys_are_reserved_for_metrics_and_properties(name: str) -> None:
+    from lambdaops import MetricError
+
+    for call in (metrics.property, metrics.dimension):
+        with pytest.raises(MetricError, match=f"name '{name}' is reserved for the outcome record"):
+            call(name, "1.4.2")
+    with pytest.raises(MetricError, match=f"name '{name}' is reserved for the outcome record"):
+        metrics.add(name, 1)
