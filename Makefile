@@ -1,10 +1,10 @@
 # Quickstart: `make demo` and `make test`. Both build .venv on first use.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench soak fuzz clean
+.PHONY: demo test test-pythons lint typecheck bench soak fuzz mutate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,21 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Every Lambda Python runtime: `make test-3.13` runs the suite in .venv-3.13, built from
+# pyenv's 3.13 (else python3.13 on PATH); a missing interpreter fails and says so.
+LAMBDA_PYTHONS := 3.10 3.11 3.12 3.13
+PYENV_ROOT ?= $(HOME)/.pyenv
+python_for = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$\
+	$(shell command -v python$(1) 2>/dev/null))
+
+test-pythons: $(addprefix test-,$(LAMBDA_PYTHONS))
+
+test-%:
+	@test -n "$(call python_for,$*)" || \
+		{ echo "make test-$*: no Python $* (pyenv install $*, or put python$* on PATH)" >&2; exit 1; }
+	@$(call python_for,$*) --version
+	$(MAKE) test PYTHON=$(call python_for,$*) VENV=.venv-$*
 
 lint: $(STAMP)
 	$(BIN)/ruff check lambdaops tests benchmarks examples
@@ -38,5 +53,15 @@ soak: $(STAMP)
 fuzz: $(STAMP)
 	LAMBDAOPS_FUZZ_EXAMPLES=100000 $(BIN)/python -m pytest tests/test_fuzz.py -q -p no:randomly
 
+# Mutation testing of the core (hours; not in CI). mutmut runs in a throwaway worktree of
+# HEAD, so the checkout is never rewritten; survivors are explained in docs/mutation.md.
+MUTATE_DIR ?= /tmp/lambdaops-mutate
+mutate:
+	rm -rf $(MUTATE_DIR) && git worktree prune
+	git worktree add --detach $(MUTATE_DIR) HEAD
+	cd $(MUTATE_DIR) && $(PYTHON) -m venv .venv && .venv/bin/python -m pip install -q -e '.[mutate]'
+	cd $(MUTATE_DIR) && .venv/bin/mutmut run $(ARGS); .venv/bin/mutmut results > mutants.txt
+	@echo "surviving mutants: $(MUTATE_DIR)/mutants.txt (mutmut show NAME there)"
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* build *.egg-info .pytest_cache .mypy_cache .ruff_cache
