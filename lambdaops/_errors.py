@@ -13,3 +13,7 @@ class LambdaopsError(Exception):
 
 class ConfigError(LambdaopsError, ValueError):
     """A configuration value (argument or environment variable) is invalid."""
+
+
+class UsageError(LambdaopsError):
+    """A mistake in what the ``lambdaops`` command was asked to do: one line, exit code 2."""

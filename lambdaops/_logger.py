@@ -11,32 +11,35 @@ that run on every line are inlined here instead.
 from __future__ import annotations
 
 import sys
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from lambdaops import _output
+from lambdaops import _output, _pipeline
 from lambdaops._config import Config
-from lambdaops._render import (
-    encode,
-    encode_members,
-    exception_fields,
-    iso_timestamp,
-    quote,
-    render,
+from lambdaops._pipeline import (
+    CRITICAL,
+    DEBUG,
+    DISCRIMINATOR,
+    ERROR,
+    INFO,
+    METHODS,
+    NAMES,
+    WARNING,
+    DropEvent,
+    admit,
+    emit,
+    fail,
+    hold,
+    level_name,
 )
+from lambdaops._render import encode, encode_members, exception_fields, iso_timestamp, quote
 from lambdaops._report import internal_error
 from lambdaops._scope import Invocation, Scope, _current, current, fragment
 
-DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
-_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR", CRITICAL: "CRITICAL"}
-#: The structlog method name a processor sees, by level.
-_METHODS = {level: name.lower() for level, name in _NAMES.items()}
+__all__ = ["DISCRIMINATOR", "BoundLogger", "DropEvent", "LogSignal", "log"]
+
 #: Every key lambdaops itself puts in a line: a user field named so takes the dict path,
 #: where it wins instead of being written twice.
-#: The key that marks lambdaops' own records (outcome records: ``"lambdaops":"outcome"``);
-#: a field the caller names so is written as ``user_lambdaops``, so nothing can pass for one.
-DISCRIMINATOR = "lambdaops"
 _OWN_KEYS = frozenset(
     (
         "timestamp",
@@ -52,17 +55,6 @@ _OWN_KEYS = frozenset(
         DISCRIMINATOR,
     )
 )
-
-
-class DropEvent(Exception):
-    """Raised by a processor to drop the line (structlog's convention)."""
-
-
-def _drop_event_types() -> tuple[type[BaseException], ...]:
-    structlog = sys.modules.get("structlog")
-    if structlog is not None:
-        return (DropEvent, structlog.DropEvent)
-    return (DropEvent,)
 
 
 class BoundLogger:
@@ -129,12 +121,11 @@ class BoundLogger:
     def _log(self, level: int, message: object, fields: dict[str, Any]) -> None:
         try:
             scope = _current.get() or current()
-            if level < scope.level:
+            # admit() only when it has work: an INFO line at level INFO skips a call
+            if (level < scope.level or level >= ERROR) and not admit(scope, level):
                 if scope.buffer_max:
                     hold(scope, self._event(scope, level, message, fields))
                 return
-            if level >= ERROR and scope.buffer_max:
-                fail(scope)
             config = scope.config
             if not config.processors and "exc_info" not in fields:
                 # The common line, without an event dict: the invocation's own fields are
@@ -153,13 +144,13 @@ class BoundLogger:
                     text = message if type(message) is str else _as_message(message)
                     line = (
                         f'{{"timestamp":"{iso_timestamp()}"'
-                        f',"level":"{_NAMES.get(level) or _level_name(level)}"'
+                        f',"level":"{NAMES.get(level) or level_name(level)}"'
                         f',"message":{quote(text)},{scope.fragment or fragment(scope)}{tail}}}\n'
                     )
                     if len(line) <= config.max_line_bytes + 1:
                         _output.write_text(line)
                         return
-            emit(scope, self._event(scope, level, message, fields), _METHODS.get(level, "info"))
+            emit(scope, self._event(scope, level, message, fields), METHODS.get(level, "info"))
         except Exception as exc:
             internal_error("log", exc)
 
@@ -168,7 +159,7 @@ class BoundLogger:
     ) -> dict[str, Any]:
         event: dict[str, Any] = {
             "timestamp": iso_timestamp(),
-            "level": _NAMES.get(level) or _level_name(level),
+            "level": NAMES.get(level) or level_name(level),
             "message": message if isinstance(message, str) else _as_message(message),
         }
         event.update(scope.log_fields)
@@ -182,13 +173,6 @@ class BoundLogger:
                 if exc is not None:
                     event["exception"] = exception_fields(exc)
         return event
-
-
-def _level_name(level: int) -> str:
-    for threshold in (CRITICAL, ERROR, WARNING, INFO):
-        if level >= threshold:
-            return _NAMES[threshold]
-    return "DEBUG"
 
 
 def _as_message(message: object) -> str:
@@ -208,56 +192,9 @@ def _exception_from(exc_info: object) -> BaseException | None:
     return sys.exc_info()[1]
 
 
-def emit(scope: Scope, event: dict[str, Any], method: str = "info") -> None:
-    """Run the processors, render and write one event."""
-    processors = scope.config.processors
-    if processors:
-        try:
-            for proc in processors:
-                event = proc(log, method, event)
-        except _drop_event_types():
-            return
-    if DISCRIMINATOR in event:
-        event["user_" + DISCRIMINATOR] = event.pop(DISCRIMINATOR)
-    _output.write(render(event, scope.config.max_line_bytes))
-
-
-def hold(scope: Scope, event: dict[str, Any]) -> None:
-    """Keep a hidden debug line in the bounded buffer, counting evictions."""
-    buffer = scope.buffer
-    if buffer is None:  # created on the first hidden line: most invocations have none
-        buffer = scope.buffer = deque(maxlen=scope.buffer_max)
-    elif len(buffer) >= scope.buffer_max:
-        scope.evicted += 1
-    buffer.append(event)
-
-
-def fail(scope: Scope) -> None:
-    """The invocation failed: write its buffered debug lines, then stop buffering."""
-    buffer = scope.buffer
-    scope.buffer = None
-    scope.buffer_max = 0
-    if scope.level > DEBUG:
-        scope.level = DEBUG
-    if not buffer and not scope.evicted:
-        return
-    if scope.evicted:
-        note = {
-            "timestamp": iso_timestamp(),
-            "level": "WARNING",
-            "message": f"{scope.evicted} older debug lines were evicted from the buffer",
-            **scope.log_fields,
-            "buffered_evicted": scope.evicted,
-        }
-        emit(scope, note, "warning")
-    while buffer:
-        event = buffer.popleft()
-        event["buffered"] = True
-        emit(scope, event, "debug")
-
-
 #: The logger users import: ``from lambdaops import log``.
 log = BoundLogger()
+_pipeline.logger = log
 
 
 class LogSignal:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from lambdaops._logger import _level_name, emit, fail, hold
+from lambdaops._pipeline import admit, emit, hold, level_name
 from lambdaops._render import exception_fields, iso_timestamp
 from lambdaops._report import internal_error
 from lambdaops._scope import current
@@ -38,7 +38,7 @@ class LogHandler(logging.Handler):
                 message = str(record.msg)
             event: dict[str, Any] = {
                 "timestamp": iso_timestamp(record.created),
-                "level": _level_name(level),
+                "level": level_name(level),
                 "message": message,
             }
             event.update(scope.log_fields)
@@ -48,12 +48,10 @@ class LogHandler(logging.Handler):
                     event[key] = value
             if record.exc_info and record.exc_info[1] is not None:
                 event["exception"] = exception_fields(record.exc_info[1])
-            if level < scope.level:
+            if not admit(scope, level):
                 if scope.buffer_max:
                     hold(scope, event)
                 return
-            if level >= logging.ERROR and scope.buffer_max:
-                fail(scope)
             emit(scope, event, record.levelname.lower())
         except Exception as exc:
             internal_error("stdlib", exc)

@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from lambdaops._errors import UsageError
 
-class UsageError(Exception):
-    """A mistake in what the user asked for: one line, exit code 2."""
+__all__ = ["UsageError", "build_parser", "main"]
 
 
 def _report(args: argparse.Namespace) -> int:

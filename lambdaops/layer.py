@@ -496,7 +496,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lambdaops.cli import UsageError
+    from lambdaops._errors import UsageError
 
     try:
         result = build(

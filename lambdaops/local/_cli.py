@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lambdaops._errors import UsageError
+
 
 def add_parser(sub: Any) -> None:
     local = sub.add_parser(
@@ -51,7 +53,6 @@ def add_parser(sub: Any) -> None:
 
 
 def _events(paths: list[str]) -> list[tuple[str, Any]]:
-    from lambdaops.cli import UsageError
 
     if not paths:
         return [("{}", {})]
@@ -77,7 +78,6 @@ def _events(paths: list[str]) -> list[tuple[str, Any]]:
 
 def check_handler(handler: str, code_dir: Path) -> None:
     """Fail early, in one line, for a handler the runtime could never load."""
-    from lambdaops.cli import UsageError
 
     module, dot, function = handler.rpartition(".")
     if not dot or not module or not function:
@@ -90,7 +90,6 @@ def check_handler(handler: str, code_dir: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lambdaops.cli import UsageError
     from lambdaops.local._runner import LocalRunner
 
     code_dir = Path(args.code_dir).resolve()
