@@ -7,6 +7,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -53,6 +54,28 @@ def names(build: layer.LayerBuild) -> list[str]:
 def test_two_builds_are_byte_identical(builds: dict[str, layer.LayerBuild]) -> None:
     assert builds["first"].path.read_bytes() == builds["second"].path.read_bytes()
     assert builds["compiled"].path.read_bytes() == builds["compiled again"].path.read_bytes()
+
+
+def test_builds_in_processes_with_different_hash_seeds_are_byte_identical(
+    tmp_path: Path,
+) -> None:
+    """Set and dict order, and frozenset constants in bytecode, can follow the hash seed:
+    one process building twice cannot see that; two processes with different seeds can."""
+    zips = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}.zip"
+        argv = ["layer", "build", "--output", str(out), "--python", HOST, "--arch", "x86_64"]
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-m", "lambdaops", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        zips.append(out.read_bytes())
+    assert zips[0] == zips[1]
 
 
 def test_bytecode_is_checked_hash_pyc_for_the_target_only(
