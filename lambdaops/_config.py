@@ -8,7 +8,7 @@ surfacing on some invocation later.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -55,15 +55,13 @@ class Config(NamedTuple):
         return next(name for name, no in LEVELS.items() if no == self.log_level)
 
 
-def _lookup(
-    name: str, value: Any, env_names: Sequence[str], environ: Mapping[str, str]
-) -> tuple[Any, str]:
+def _lookup(option: Option, value: Any, environ: Mapping[str, str]) -> tuple[Any, str]:
     """The first value set, with where it came from (for error messages)."""
     if value is not None:
-        return value, f"argument {name}"
-    for env in env_names:
+        return value, f"argument {option.name}"
+    for env in option.env:
         raw = environ.get(env)
-        if raw not in (None, ""):
+        if raw is not None and (raw != "" or option.empty_is_set):
             return raw, f"environment variable {env}"
     return None, ""
 
@@ -114,156 +112,239 @@ def parse_bool(value: Any, source: str) -> bool:
     raise ConfigError(f"{source}={value!r} is not a boolean (true/false)")
 
 
-def resolve(
-    *,
-    service: str | None = None,
-    namespace: str | None = None,
-    log_level: str | int | None = None,
-    debug_sample_rate: float | None = None,
-    debug_buffer: int | None = None,
-    max_line_bytes: int | None = None,
-    capture_stdlib: bool | None = None,
-    processors: Sequence[Processor] | None = None,
-    default_dimensions: Mapping[str, str] | None = None,
-    outcome: bool | None = None,
-    timeout_margin_ms: int | None = None,
-    timeout_stack: bool | None = None,
-    architecture: str | None = None,
-    trace: bool | None = None,
-    trace_capture_response: bool | None = None,
-    trace_capture_error: bool | None = None,
-    trace_patch: bool | None = None,
-    params: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Config:
-    """Build a :class:`Config` from arguments and the environment."""
-    env = os.environ if environ is None else environ
+def _text(value: Any, source: str) -> str | None:
+    """A name: an empty one counts as unset (the default applies)."""
+    return str(value) if value else None
 
-    svc, _ = _lookup("service", service, ("LAMBDAOPS_SERVICE", "POWERTOOLS_SERVICE_NAME"), env)
-    svc = str(svc or env.get("AWS_LAMBDA_FUNCTION_NAME") or "service_undefined")
 
-    ns, _ = _lookup(
-        "namespace", namespace, ("LAMBDAOPS_NAMESPACE", "POWERTOOLS_METRICS_NAMESPACE"), env
-    )
-    ns = str(ns or svc)
-
-    raw, source = _lookup(
-        "log_level",
-        log_level,
-        ("LAMBDAOPS_LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL", "POWERTOOLS_LOG_LEVEL"),
-        env,
-    )
-    level = parse_level(raw, source) if raw is not None else LEVELS["INFO"]
-
-    raw, source = _lookup(
-        "debug_sample_rate",
-        debug_sample_rate,
-        ("LAMBDAOPS_DEBUG_SAMPLE_RATE", "POWERTOOLS_LOGGER_SAMPLE_RATE"),
-        env,
-    )
-    rate = _parse_rate(raw, source) if raw is not None else 0.0
-
-    raw, source = _lookup("debug_buffer", debug_buffer, ("LAMBDAOPS_DEBUG_BUFFER",), env)
-    buffer = _parse_int(raw, source, 0, 100_000) if raw is not None else 200
-
-    raw, source = _lookup("max_line_bytes", max_line_bytes, ("LAMBDAOPS_MAX_LINE_BYTES",), env)
-    limit = _parse_int(raw, source, 1024, 1024 * 1024) if raw is not None else 256 * 1024
-
-    raw, source = _lookup("capture_stdlib", capture_stdlib, ("LAMBDAOPS_CAPTURE_STDLIB",), env)
-    stdlib = parse_bool(raw, source) if raw is not None else True
-
-    procs = tuple(processors or ())
+def _processors(value: Any, source: str) -> tuple[Processor, ...]:
+    procs = tuple(value or ())
     for proc in procs:
         if not callable(proc):
-            raise ConfigError(f"argument processors: {proc!r} is not callable")
-
-    dims = _parse_dimensions(default_dimensions, env, svc)
-
-    raw, source = _lookup("outcome", outcome, ("LAMBDAOPS_OUTCOME",), env)
-    want_outcome = parse_bool(raw, source) if raw is not None else True
-
-    raw, source = _lookup(
-        "timeout_margin_ms", timeout_margin_ms, ("LAMBDAOPS_TIMEOUT_MARGIN_MS",), env
-    )
-    margin = _parse_int(raw, source, 0, 60_000) if raw is not None else None
-
-    raw, source = _lookup("timeout_stack", timeout_stack, ("LAMBDAOPS_TIMEOUT_STACK",), env)
-    gil_stack = parse_bool(raw, source) if raw is not None else False
-
-    raw, source = _lookup("architecture", architecture, ("LAMBDAOPS_ARCHITECTURE",), env)
-    arch = _parse_architecture(raw, source)
-
-    raw, source = _lookup("trace", trace, ("LAMBDAOPS_TRACE",), env)
-    if raw is not None:
-        want_trace = parse_bool(raw, source)
-    else:
-        disabled = env.get("POWERTOOLS_TRACE_DISABLED")
-        want_trace = (
-            not parse_bool(disabled, "environment variable POWERTOOLS_TRACE_DISABLED")
-            if disabled
-            else True
-        )
-
-    trace_flags = []
-    for name, value, envs in (
-        (
-            "trace_capture_response",
-            trace_capture_response,
-            ("LAMBDAOPS_TRACE_CAPTURE_RESPONSE", "POWERTOOLS_TRACER_CAPTURE_RESPONSE"),
-        ),
-        (
-            "trace_capture_error",
-            trace_capture_error,
-            ("LAMBDAOPS_TRACE_CAPTURE_ERROR", "POWERTOOLS_TRACER_CAPTURE_ERROR"),
-        ),
-        ("trace_patch", trace_patch, ("LAMBDAOPS_TRACE_PATCH",)),
-    ):
-        raw, source = _lookup(name, value, envs, env)
-        trace_flags.append(parse_bool(raw, source) if raw is not None else True)
-
-    if params is not None and not isinstance(params, Mapping):
-        raise ConfigError(f"argument params={params!r} must be a mapping of name -> parameter")
-
-    return Config(
-        service=svc,
-        namespace=ns,
-        log_level=level,
-        debug_sample_rate=rate,
-        debug_buffer=buffer,
-        max_line_bytes=limit,
-        capture_stdlib=stdlib,
-        processors=procs,
-        default_dimensions=dims,
-        outcome=want_outcome,
-        timeout_margin_ms=margin,
-        timeout_stack=gil_stack,
-        architecture=arch,
-        trace=want_trace,
-        trace_capture_response=trace_flags[0],
-        trace_capture_error=trace_flags[1],
-        trace_patch=trace_flags[2],
-        params=MappingProxyType(dict(params or {})),
-    )
+            raise ConfigError(f"{source}: {proc!r} is not callable")
+    return procs
 
 
-def _parse_dimensions(
-    value: Mapping[str, str] | None, env: Mapping[str, str], service: str
-) -> tuple[tuple[str, str], ...]:
-    """Default dimensions: the argument, ``LAMBDAOPS_DEFAULT_DIMENSIONS`` (k=v,k=v), or service."""
-    if value is None:
-        raw = env.get("LAMBDAOPS_DEFAULT_DIMENSIONS")
-        if raw is None:
-            return (("service", service),)
-        source = "environment variable LAMBDAOPS_DEFAULT_DIMENSIONS"
+def _params(value: Any, source: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}={value!r} must be a mapping of name -> parameter")
+    return MappingProxyType(dict(value))
+
+
+def _bounded(low: int, high: int) -> Callable[[Any, str], int]:
+    return lambda value, source: _parse_int(value, source, low, high)
+
+
+class Option(NamedTuple):
+    """One configuration option: the single place its name, variables and default live.
+
+    ``env`` is in precedence order (``LAMBDAOPS_*``, then Lambda's, then Powertools'
+    names); ``negated`` is a variable among them read as a boolean and inverted. An
+    empty variable counts as unset unless ``empty_is_set``.
+    ``default`` is the value itself, or — when it depends on the environment or on
+    options resolved before it — a function of (environ, resolved so far). ``shown`` is
+    the default as the README's configuration table and ``instrument``'s docstring put it.
+    """
+
+    name: str
+    env: tuple[str, ...]
+    parse: Callable[[Any, str], Any]
+    default: Any
+    shown: str
+    doc: str
+    negated: str = ""
+    empty_is_set: bool = False
+
+
+#: Every option, in ``Config``'s field order (tests/test_config.py checks both it and
+#: the README's configuration table against this).
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "service",
+        ("LAMBDAOPS_SERVICE", "POWERTOOLS_SERVICE_NAME"),
+        _text,
+        lambda env, _: str(env.get("AWS_LAMBDA_FUNCTION_NAME") or "service_undefined"),
+        "function name",
+        "the service name on every line, record and default dimension",
+    ),
+    Option(
+        "namespace",
+        ("LAMBDAOPS_NAMESPACE", "POWERTOOLS_METRICS_NAMESPACE"),
+        _text,
+        lambda _, resolved: resolved["service"],
+        "service",
+        "the CloudWatch namespace of the EMF metrics",
+    ),
+    Option(
+        "log_level",
+        ("LAMBDAOPS_LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL", "POWERTOOLS_LOG_LEVEL"),
+        parse_level,
+        LEVELS["INFO"],
+        "`INFO`",
+        "the lowest level written (a name or number)",
+    ),
+    Option(
+        "debug_sample_rate",
+        ("LAMBDAOPS_DEBUG_SAMPLE_RATE", "POWERTOOLS_LOGGER_SAMPLE_RATE"),
+        _parse_rate,
+        0.0,
+        "`0`",
+        "the fraction of invocations that log at DEBUG throughout",
+    ),
+    Option(
+        "debug_buffer",
+        ("LAMBDAOPS_DEBUG_BUFFER",),
+        _bounded(0, 100_000),
+        200,
+        "`200`",
+        "hidden debug lines kept per invocation, written if it fails (0 = off)",
+    ),
+    Option(
+        "max_line_bytes",
+        ("LAMBDAOPS_MAX_LINE_BYTES",),
+        _bounded(1024, 1024 * 1024),
+        256 * 1024,
+        "`262144`",
+        "the longest line written; longer fields are shortened",
+    ),
+    Option(
+        "capture_stdlib",
+        ("LAMBDAOPS_CAPTURE_STDLIB",),
+        parse_bool,
+        True,
+        "`true`",
+        "route stdlib ``logging`` through the same pipeline",
+    ),
+    Option(
+        "processors",
+        (),
+        _processors,
+        (),
+        "`()`",
+        "structlog-protocol processors run on every line",
+    ),
+    Option(
+        "default_dimensions",
+        ("LAMBDAOPS_DEFAULT_DIMENSIONS",),
+        lambda value, source: _parse_dimensions(value, source),
+        lambda _, resolved: (("service", resolved["service"]),),
+        '`{"service": service}`',
+        "the dimensions of every metric (``k=v,k=v`` in the environment; empty: none)",
+        empty_is_set=True,
+    ),
+    Option(
+        "outcome",
+        ("LAMBDAOPS_OUTCOME",),
+        parse_bool,
+        True,
+        "`true`",
+        "write one outcome record per invocation",
+    ),
+    Option(
+        "timeout_margin_ms",
+        ("LAMBDAOPS_TIMEOUT_MARGIN_MS",),
+        _bounded(0, 60_000),
+        None,
+        "10% of the remaining time, 50–500 ms",
+        "how long before Lambda's deadline the timeout record is written",
+    ),
+    Option(
+        "timeout_stack",
+        ("LAMBDAOPS_TIMEOUT_STACK",),
+        parse_bool,
+        False,
+        "`false`",
+        "faulthandler's stack for a timeout while C code holds the GIL",
+    ),
+    Option(
+        "architecture",
+        ("LAMBDAOPS_ARCHITECTURE",),
+        lambda value, source: _parse_architecture(value, source),
+        lambda _, __: _parse_architecture(None, ""),
+        "the machine's",
+        "``x86_64`` or ``arm64``, for the cost estimate",
+    ),
+    Option(
+        "trace",
+        ("LAMBDAOPS_TRACE", "POWERTOOLS_TRACE_DISABLED"),
+        parse_bool,
+        True,
+        "`true`",
+        "X-Ray subsegments for sampled invocations",
+        negated="POWERTOOLS_TRACE_DISABLED",
+    ),
+    Option(
+        "trace_capture_response",
+        ("LAMBDAOPS_TRACE_CAPTURE_RESPONSE", "POWERTOOLS_TRACER_CAPTURE_RESPONSE"),
+        parse_bool,
+        True,
+        "`true`",
+        "record the handler's response as trace metadata",
+    ),
+    Option(
+        "trace_capture_error",
+        ("LAMBDAOPS_TRACE_CAPTURE_ERROR", "POWERTOOLS_TRACER_CAPTURE_ERROR"),
+        parse_bool,
+        True,
+        "`true`",
+        "record the handler's exception as trace metadata",
+    ),
+    Option(
+        "trace_patch",
+        ("LAMBDAOPS_TRACE_PATCH",),
+        parse_bool,
+        True,
+        "`true`",
+        "trace boto3/botocore, requests and httpx calls",
+    ),
+    Option(
+        "params",
+        (),
+        _params,
+        MappingProxyType({}),
+        "`{}`",
+        "parameters injected as ``context.params``: name -> parameter spec",
+    ),
+)
+
+#: The option names, in order: what ``instrument`` accepts.
+NAMES: tuple[str, ...] = tuple(option.name for option in OPTIONS)
+
+
+def resolve(*, environ: Mapping[str, str] | None = None, **arguments: Any) -> Config:
+    """Build a :class:`Config` from arguments (``None`` = unset) and the environment."""
+    unknown = sorted(set(arguments) - set(NAMES))
+    if unknown:
+        raise TypeError(f"resolve() got unknown option(s) {', '.join(unknown)}")
+    env = os.environ if environ is None else environ
+    resolved: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw, source = _lookup(option, arguments.get(option.name), env)
+        value = None
+        if raw is not None:
+            if option.negated and source == f"environment variable {option.negated}":
+                value = not parse_bool(raw, source)
+            else:
+                value = option.parse(raw, source)
+        if value is None:
+            default = option.default
+            value = default(env, resolved) if callable(default) else default
+        resolved[option.name] = value
+    return Config(**resolved)
+
+
+def _parse_dimensions(value: Any, source: str) -> tuple[tuple[str, str], ...]:
+    """A mapping (argument) or ``k=v,k=v`` (environment variable)."""
+    if isinstance(value, str) and source.startswith("environment"):
         pairs: list[tuple[str, str]] = []
-        for item in filter(None, (p.strip() for p in raw.split(","))):
+        for item in filter(None, (p.strip() for p in value.split(","))):
             key, sep, val = item.partition("=")
             if not sep or not key.strip() or not val.strip():
-                raise ConfigError(f"{source}={raw!r}: expected name=value pairs, got {item!r}")
+                raise ConfigError(f"{source}={value!r}: expected name=value pairs, got {item!r}")
             pairs.append((key.strip(), val.strip()))
         return tuple(pairs)
     if not isinstance(value, Mapping):
-        raise ConfigError(f"argument default_dimensions={value!r} must be a mapping")
+        raise ConfigError(f"{source}={value!r} must be a mapping")
     return tuple((str(k), str(v)) for k, v in value.items())
 
 

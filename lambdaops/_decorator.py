@@ -23,8 +23,6 @@ from lambdaops._lifecycle import Lifecycle
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_OPTIONS = _config.resolve.__code__.co_varnames[: _config.resolve.__code__.co_kwonlyargcount]
-
 
 def is_instrumented(handler: object) -> bool:
     """Whether ``handler`` is already instrumented (it is never wrapped twice)."""
@@ -119,16 +117,15 @@ def instrument(handler: None = None, /, **options: Any) -> Callable[[F], F]: ...
 def instrument(handler: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
     """Instrument a Lambda handler: ``@instrument`` or ``@instrument(service=...)``.
 
-    Options: ``service``, ``namespace``, ``log_level``, ``debug_sample_rate``,
-    ``debug_buffer``, ``max_line_bytes``, ``capture_stdlib``, ``processors``;
-    each falls back to its ``LAMBDAOPS_*`` environment variable, then to
-    Powertools' name, then to a default. Raises ``ConfigError`` for a bad value.
+    Each option falls back to its environment variables (``LAMBDAOPS_*``, then
+    Powertools' names), then to its default. Raises ``ConfigError`` for a bad value.
+    The options (written in below from ``_config.OPTIONS``):
     """
-    unknown = sorted(set(options) - set(_OPTIONS) | ({"environ"} & set(options)))
+    unknown = sorted(set(options) - set(_config.NAMES))
     if unknown:
         raise TypeError(
             f"instrument() got unknown option(s) {', '.join(unknown)}; "
-            f"known options: {', '.join(o for o in _OPTIONS if o != 'environ')}"
+            f"known options: {', '.join(_config.NAMES)}"
         )
     config = _config.resolve(**options)
 
@@ -143,3 +140,17 @@ def instrument(handler: F | None = None, /, **options: Any) -> F | Callable[[F],
     if handler is not None:
         return decorate(handler)
     return decorate
+
+
+def _option_lines() -> str:
+    """The docstring's list of options, from the one table (``python -OO`` strips docs)."""
+    lines = []
+    for option in _config.OPTIONS:
+        names = [f"{n} (inverted)" if n == option.negated else n for n in option.env]
+        env = f" ({', '.join(names)})" if names else ""
+        lines.append(f"    ``{option.name}``{env}: {option.doc}; default {option.shown}.")
+    return "\n" + "\n".join(lines) + "\n"
+
+
+if instrument.__doc__ is not None:
+    instrument.__doc__ = instrument.__doc__.rstrip() + _option_lines()

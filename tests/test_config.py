@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from types import MappingProxyType
+
 import pytest
 
-from lambdaops import ConfigError, instrument
-from lambdaops._config import resolve
+from lambdaops import ConfigError, _config, instrument
+from lambdaops._config import OPTIONS, Config, resolve
 
 
 def test_defaults() -> None:
@@ -73,3 +77,159 @@ def test_bad_config_fails_at_decoration_time(monkeypatch: pytest.MonkeyPatch) ->
 def test_unknown_option_is_named() -> None:
     with pytest.raises(TypeError, match="servce"):
         instrument(servce="x")
+
+
+# -- the option table: one place for every option ------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _readme_rows() -> dict[str, list[str]]:
+    """The README's configuration table: first cell -> the cells."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Configuration") :]
+    section = section[: section.index("\n## ", 1)]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert rows[0] == "| option | environment | Powertools fallback | default |"
+    cells = [[c.strip() for c in row.strip().strip("|").split("|")] for row in rows[1:]]
+    return {c[0].strip("`"): c for c in cells}
+
+
+def _names(cell: str) -> list[str]:
+    return re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)
+
+
+def test_options_are_configs_fields_with_its_defaults() -> None:
+    assert tuple(o.name for o in OPTIONS) == Config._fields == _config.NAMES
+    assert len(OPTIONS) == 18
+    for option in OPTIONS:
+        if option.name in Config._field_defaults and not callable(option.default):
+            assert Config._field_defaults[option.name] == option.default, option.name
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda o: o.name)
+def test_readme_row_matches_the_option(option: _config.Option) -> None:
+    cells = _readme_rows()[option.name]
+    lambdaops_env = [e for e in option.env if not e.startswith("POWERTOOLS_")]
+    powertools_env = [e for e in option.env if e.startswith("POWERTOOLS_")]
+    assert _names(cells[1]) == lambdaops_env
+    assert _names(cells[2]) == powertools_env
+    assert ("(inverted)" in cells[2]) == bool(option.negated)
+    assert cells[3].startswith(option.shown), cells[3]
+    assert option.env == (*lambdaops_env, *powertools_env)  # Powertools' names come last
+
+
+def test_readme_has_a_row_for_each_option_and_nothing_else() -> None:
+    rows = _readme_rows()
+    assert set(rows) == {*_config.NAMES, "—"}
+    # the one variable without an option is read by the parameter cache itself
+    assert _names(rows["—"][1]) == ["LAMBDAOPS_PARAMS_MAX_AGE"]
+    assert rows["—"][3] == "`300` seconds"
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float):
+        return f"`{value:g}`"
+    if value == _config.LEVELS["INFO"] and not isinstance(value, float):
+        return "`INFO`"
+    if isinstance(value, MappingProxyType):
+        return f"`{dict(value)}`"
+    return f"`{value}`"
+
+
+@pytest.mark.parametrize(
+    "option", [o for o in OPTIONS if o.default is not None and not callable(o.default)], ids=str
+)
+def test_the_shown_default_is_the_default(option: _config.Option) -> None:
+    assert option.shown == _shown(option.default)
+    assert getattr(resolve(environ={}), option.name) == option.default
+
+
+def test_derived_defaults() -> None:
+    cfg = resolve(environ={"AWS_LAMBDA_FUNCTION_NAME": "orders"})
+    assert (cfg.service, cfg.namespace) == ("orders", "orders")
+    assert cfg.default_dimensions == (("service", "orders"),)
+    assert cfg.timeout_margin_ms is None
+    assert resolve(service="gizmos", environ={}).default_dimensions == (("service", "gizmos"),)
+    assert resolve(environ={"LAMBDAOPS_DEFAULT_DIMENSIONS": ""}).default_dimensions == ()
+
+
+#: One value per environment variable of every option, and what it must resolve to.
+ENVIRONMENT = [
+    ("LAMBDAOPS_SERVICE", "orders", "service", "orders"),
+    ("POWERTOOLS_SERVICE_NAME", "pt-orders", "service", "pt-orders"),
+    ("LAMBDAOPS_NAMESPACE", "Shop", "namespace", "Shop"),
+    ("POWERTOOLS_METRICS_NAMESPACE", "PtShop", "namespace", "PtShop"),
+    ("LAMBDAOPS_LOG_LEVEL", "warning", "log_level", 30),
+    ("AWS_LAMBDA_LOG_LEVEL", "ERROR", "log_level", 40),
+    ("POWERTOOLS_LOG_LEVEL", "DEBUG", "log_level", 10),
+    ("LAMBDAOPS_DEBUG_SAMPLE_RATE", "0.25", "debug_sample_rate", 0.25),
+    ("POWERTOOLS_LOGGER_SAMPLE_RATE", "0.5", "debug_sample_rate", 0.5),
+    ("LAMBDAOPS_DEBUG_BUFFER", "17", "debug_buffer", 17),
+    ("LAMBDAOPS_MAX_LINE_BYTES", "4096", "max_line_bytes", 4096),
+    ("LAMBDAOPS_CAPTURE_STDLIB", "off", "capture_stdlib", False),
+    (
+        "LAMBDAOPS_DEFAULT_DIMENSIONS",
+        "tenant=acme, stage = prod",
+        "default_dimensions",
+        (("tenant", "acme"), ("stage", "prod")),
+    ),
+    ("LAMBDAOPS_OUTCOME", "false", "outcome", False),
+    ("LAMBDAOPS_TIMEOUT_MARGIN_MS", "250", "timeout_margin_ms", 250),
+    ("LAMBDAOPS_TIMEOUT_STACK", "true", "timeout_stack", True),
+    ("LAMBDAOPS_ARCHITECTURE", "aarch64", "architecture", "arm64"),
+    ("LAMBDAOPS_TRACE", "no", "trace", False),
+    ("POWERTOOLS_TRACE_DISABLED", "true", "trace", False),
+    ("LAMBDAOPS_TRACE_CAPTURE_RESPONSE", "0", "trace_capture_response", False),
+    ("POWERTOOLS_TRACER_CAPTURE_RESPONSE", "false", "trace_capture_response", False),
+    ("LAMBDAOPS_TRACE_CAPTURE_ERROR", "0", "trace_capture_error", False),
+    ("POWERTOOLS_TRACER_CAPTURE_ERROR", "false", "trace_capture_error", False),
+    ("LAMBDAOPS_TRACE_PATCH", "false", "trace_patch", False),
+]
+
+
+def test_every_environment_variable_is_tested() -> None:
+    assert [e[0] for e in ENVIRONMENT] == [env for o in OPTIONS for env in o.env]
+
+
+@pytest.mark.parametrize(("variable", "raw", "field", "expected"), ENVIRONMENT, ids=str)
+def test_each_environment_variable_through_the_decorator(
+    monkeypatch: pytest.MonkeyPatch, variable: str, raw: str, field: str, expected: object
+) -> None:
+    monkeypatch.setenv(variable, raw)
+
+    @instrument
+    def handler(event: object, context: object) -> None:
+        return None
+
+    config = handler.lambdaops_lifecycle.config  # type: ignore[attr-defined]
+    assert getattr(config, field) == expected
+    assert getattr(resolve(environ={}), field) != expected  # not the default by chance
+
+
+def test_powertools_trace_disabled_false_keeps_tracing_on() -> None:
+    assert resolve(environ={"POWERTOOLS_TRACE_DISABLED": "false"}).trace is True
+    with pytest.raises(ConfigError, match="POWERTOOLS_TRACE_DISABLED='sometimes'"):
+        resolve(environ={"POWERTOOLS_TRACE_DISABLED": "sometimes"})
+
+
+def test_lambdaops_variable_wins_over_lambda_and_powertools() -> None:
+    for option in OPTIONS:
+        if len(option.env) < 2:
+            continue
+        first, *rest = [e for e in ENVIRONMENT if e[2] == option.name]
+        env = {e[0]: e[1] for e in rest} | {first[0]: first[1]}
+        assert getattr(resolve(environ=env), option.name) == first[3], option.name
+
+
+def test_the_docstring_lists_every_option() -> None:
+    doc = instrument.__doc__ or ""
+    assert re.findall(r"^    ``(\w+)``", doc, re.M) == list(_config.NAMES)
+    assert "POWERTOOLS_TRACE_DISABLED (inverted)" in doc
+
+
+def test_environ_is_not_an_option() -> None:
+    with pytest.raises(TypeError, match=r"unknown option\(s\) environ; known options: service,"):
+        instrument(environ={})
