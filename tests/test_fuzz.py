@@ -153,7 +153,8 @@ def test_plain_fields_format_exactly_as_json_does(fields: dict[str, Any]) -> Non
         got = None  # the logger catches it and takes the slow path
     if expected is None:
         assert got is None
-    elif got is not None:
+    else:  # every value here is plain: the fast path must take it, and match json exactly
+        assert got is not None
         assert "{" + got[1:] + "}" == expected if fields else got == ""
 
 
