@@ -229,11 +229,11 @@ def test_missing_names_raise_a_clear_error(params_env: FaultProxy, moto_server: 
 
 
 def test_arguments_are_checked(params_env: FaultProxy) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"name must be a non-empty string, not ''$"):
         params.get("")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^max_age must be a number of seconds >= 0, not -1$"):
         params.get("/x", max_age=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^path must be a string starting with '/', not 're"):
         params.get_by_path("relative/path")
     assert params_env.requests == []
 

@@ -693,7 +693,7 @@ def test_written_documents_are_the_documents(lam: Lambda) -> None:
     assert _rounded(written) == _rounded(expected)
     # A NaN cannot be written directly; the document path names it and still sends.
     span.metadata["svc"]["nan"] = float("nan")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^Out of range float values are not JSON compliant"):
         _xray.write_span(span)
     _xray.emitter.send_span(span)
     lam.daemon.wait_for(lambda docs: any("nan" in json.dumps(d) for d in docs))

@@ -37,7 +37,7 @@ def test_iso_time_and_billing() -> None:
     assert _platform.status_for("Sandbox.Failure") == "failure"
     assert _platform.status_for(None, timed_out=True) == "timeout"
     assert [_platform.aws_log_format(f) for f in ("text", "json")] == ["Text", "JSON"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^log format must be one of text, json, not 'xml'$"):
         _platform.aws_log_format("xml")
 
 

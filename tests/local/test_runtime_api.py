@@ -118,7 +118,7 @@ def test_error_post_uses_header_then_body_error_type() -> None:
             assert (res.status, res.error_type) == ("error", expected)
             assert res.error is not None and res.error["errorMessage"] == "'x'"
             assert res.payload is None
-            with pytest.raises(ValueError):
+            with pytest.raises(ValueError, match=r"has no payload \(status error\)$"):
                 res.json()
         conn.close()
 
