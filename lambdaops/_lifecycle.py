@@ -25,7 +25,8 @@ from lambdaops._scope import (
     _current,
     _in_flight,
     fragment_head,
-    join_in_flight,
+    in_flight_for,
+    join,
     leave,
 )
 
@@ -198,10 +199,12 @@ class Lifecycle:
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation | None:
         """Describe the invocation, enter it and start every signal; ``None``: pass through."""
         global _cold_start
-        if _current.get() is not None:
-            return None  # a handler called from inside another: one invocation
-        if _in_flight and join_in_flight(args[1] if len(args) >= 2 else kwargs.get("context")):
-            return None  # called on another thread for an invocation in flight: the same one
+        # Rare: a call from inside an invocation (one invocation, one record), or from
+        # another thread for one in flight (it joins that one): see _pass_through.
+        if (_in_flight or _current.get() is not None) and in_flight_for(
+            args[1] if len(args) >= 2 else kwargs.get("context")
+        ) is not None:
+            return None
         try:
             if len(args) >= 2:
                 event, context = args[0], args[1]
@@ -244,7 +247,7 @@ class Lifecycle:
                 _cold_start = False
                 _threads.install_futures()
             if self.entry is None:
-                self.entry = _runtime.called_by_runtime()
+                self.entry = _runtime.entry(context)
             header = trace_header()
             if header:
                 inv.trace_header = header
@@ -284,19 +287,28 @@ class Lifecycle:
         record that supersedes the timeout (``_finish_late``).
         """
         ended_ns = time.perf_counter_ns()
+        if outcome is not None:
+            # The watchdog. Its finishes run under the lock: a handler finishing meanwhile
+            # waits for the timeout record before it writes the record that supersedes it.
+            with _end_lock:
+                if inv.outcome is not None:
+                    return
+                inv.outcome = outcome
+                inv.ended_ns = ended_ns
+                self._run(inv, self.finishers_sampled if inv.sampled else self.finishers)
+            return
         failure = None
-        if error is None and outcome is None and self.entry and result is not None:
+        if error is None and self.entry and result is not None:
             try:
                 failure = check_response(result)
             except Exception as exc:
                 internal_error("lifecycle.response", exc)
         with _end_lock:
             if inv.outcome is not None:
-                late = outcome is None and inv.outcome == "timeout" and inv.supersedes is None
-                if not late:
+                if inv.outcome != "timeout" or inv.supersedes is not None:
                     return
-                inv.supersedes = "timeout"
-            inv.outcome = outcome or ("success" if error is None and failure is None else "error")
+                inv.supersedes = "timeout"  # the watchdog's record is out: this one follows
+            inv.outcome = "success" if error is None and failure is None else "error"
         inv.ended_ns = ended_ns
         inv.result = result
         inv.failure = failure
@@ -307,7 +319,11 @@ class Lifecycle:
         if inv.supersedes is not None:
             self._finish_late(inv)
             return
-        for signal, finish in self.finishers_sampled if inv.sampled else self.finishers:
+        self._run(inv, self.finishers_sampled if inv.sampled else self.finishers)
+
+    @staticmethod
+    def _run(inv: Invocation, steps: Phase) -> None:
+        for signal, finish in steps:
             try:
                 finish(inv)
             except Exception as exc:
@@ -321,11 +337,7 @@ class Lifecycle:
             inv.supersedes = None
             return
         inv.stack = None
-        for signal, finish in self.finishers_late:
-            try:
-                finish(inv)
-            except Exception as exc:
-                internal_error(f"{signal}.finish", exc)
+        self._run(inv, self.finishers_late)
 
     # -- run ------------------------------------------------------------------
     def wrap(
@@ -338,7 +350,7 @@ class Lifecycle:
         """Run a sync handler inside the lifecycle (wrapt's wrapper signature)."""
         inv = self.begin(args, kwargs)
         if inv is None:
-            return handler(*args, **kwargs)
+            return _pass_through(handler, args, kwargs)
         try:
             result = handler(*args, **kwargs)
         except BaseException as exc:
@@ -360,7 +372,12 @@ class Lifecycle:
         """Run an ``async def`` handler inside the lifecycle (wrapt's wrapper signature)."""
         inv = self.begin(args, kwargs)
         if inv is None:
-            return await handler(*args, **kwargs)
+            joined = join(args[1] if len(args) >= 2 else kwargs.get("context"))
+            try:
+                return await handler(*args, **kwargs)
+            finally:
+                if joined is not None:
+                    _current.reset(joined)
         try:
             result = await handler(*args, **kwargs)
         except BaseException as exc:
@@ -382,11 +399,29 @@ class Lifecycle:
         """An ``async def`` handler as Lambda's runtime can call it.
 
         The runtime calls handlers synchronously and does not await what they return, so
-        outside a running event loop the coroutine runs to completion here, on one loop
-        kept for the process (clients made on it survive warm invocations). Called from a
-        running loop (tests, an async caller), it returns the coroutine to be awaited.
+        when the runtime calls it the coroutine runs to completion here, on one loop kept
+        for the process (clients made on it survive warm invocations). Called by anything
+        else (tests, the user's own ``asyncio.run(handler(event, context))``), it returns
+        the coroutine, as an ``async def`` function does.
         """
-        return _runtime.run_coroutine(self.wrap_async(handler, instance, args, kwargs))
+        if self.entry is None:
+            # Decided here, not inside the coroutine, where the caller is the event loop.
+            self.entry = _runtime.entry(args[1] if len(args) >= 2 else kwargs.get("context"))
+        coroutine = self.wrap_async(handler, instance, args, kwargs)
+        return _runtime.run_coroutine(coroutine) if self.entry else coroutine
+
+
+def _pass_through(
+    handler: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """A call that belongs to an invocation already in flight (or that lambdaops could not
+    describe): the handler runs as it is, under that invocation for as long as it runs."""
+    joined = join(args[1] if len(args) >= 2 else kwargs.get("context"))
+    try:
+        return handler(*args, **kwargs)
+    finally:
+        if joined is not None:
+            _current.reset(joined)
 
 
 def reset_cold_start() -> None:

@@ -16,26 +16,40 @@ from typing import Any
 _loop: Any = None
 
 
-def called_by_runtime() -> bool:
-    """Whether the first frame outside lambdaops (and wrapt) is the runtime's: awslambdaric's
-    or a managed runtime's ``bootstrap.py``, or the shared layer's redirecting wrapper.
+def entry(context: Any) -> bool | None:
+    """Whether the runtime itself made this call; None (ask again next time) when the
+    context is not one the runtime builds — a warm-up call at import, say — so that such
+    a call cannot decide for the invocations that follow."""
+    if type(getattr(context, "_epoch_deadline_time_in_ms", None)) is not int:
+        return None
+    return called_by_runtime()
 
-    A handler the runtime calls returns the response; one called by the user's own
-    wrapper returns a value the wrapper may still turn into one. Looked at once.
+
+def called_by_runtime() -> bool:
+    """Whether the first frame outside lambdaops (and wrapt) is the runtime's own call of
+    the handler: ``handle_event_request`` in awslambdaric's or a managed runtime's
+    ``bootstrap.py``.
+
+    A handler the runtime calls returns the response; one called by anything else (the
+    user's own wrapper, a framework, a decorator stacked over ``@instrument``) returns a
+    value that caller may still turn into one.
     """
     frame: Any = sys._getframe(2)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if not module.startswith(("lambdaops._", "wrapt")):
-            filename: str = frame.f_code.co_filename
-            return module == "lambdaops.wrapper" or filename.endswith("bootstrap.py")
+            code = frame.f_code
+            return bool(
+                code.co_name == "handle_event_request"
+                and code.co_filename.endswith("/bootstrap.py")
+            )
         frame = frame.f_back
     return False
 
 
 def run_coroutine(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Run ``coroutine`` to completion on the process's loop, or hand it back to be awaited
-    when called from a running loop (tests, an async caller)."""
+    when a loop already runs in this thread."""
     from asyncio import _get_running_loop
 
     if _get_running_loop() is not None:

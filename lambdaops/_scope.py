@@ -261,18 +261,31 @@ def current_invocation() -> Invocation | None:
     return inv
 
 
-def join_in_flight(context: Any) -> bool:
-    """Whether a call with ``context`` serves an invocation already in flight on another
-    thread (the handler calling an instrumented function from a pool it did not start
-    under lambdaops): then it joins that invocation instead of starting one."""
+def in_flight_for(context: Any) -> Invocation | None:
+    """The invocation in flight that a handler call with ``context`` belongs to, if any.
+
+    The current invocation while it runs (a handler called from inside another: one
+    invocation); else, when this context's invocation has ended or there is none (a thread
+    started earlier, serving a later request), the one in flight for the same request id.
+    """
+    inv = _current.get()
+    if inv is not None and inv in _in_flight:
+        return inv
     request_id = getattr(context, "aws_request_id", None)
-    if not request_id:
-        return False
-    for inv in list(_in_flight):
-        if inv.request_id == request_id and inv.outcome is None:
-            _current.set(inv)
-            return True
-    return False
+    if request_id:
+        for inv in list(_in_flight):
+            if inv.request_id == request_id:
+                return inv
+    return None
+
+
+def join(context: Any) -> contextvars.Token[Invocation | None] | None:
+    """Make the invocation in flight that a call with ``context`` serves current in this
+    context, for as long as the call runs; the token that undoes it (None: nothing to undo)."""
+    inv = in_flight_for(context)
+    if inv is None or _current.get() is inv:
+        return None
+    return _current.set(inv)
 
 
 def leave(inv: Invocation) -> None:

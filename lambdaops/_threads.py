@@ -52,6 +52,8 @@ def install() -> None:
         try:
             # An instance attribute: wins over subclasses' own ``run`` too.
             self.run = _bind(self.run, _current.get())  # type: ignore[method-assign]
+            if not _futures_patched:
+                install_futures()  # a pool module imported after the first invocation
         except Exception:  # never the reason a thread does not start
             pass
         original(self)
@@ -63,8 +65,10 @@ def install() -> None:
 def install_futures() -> None:
     """Bind pool work items to the submitting invocation, if the pool module is loaded.
 
-    Checked at the first invocation: handler modules import their pools at init, and
-    importing ``concurrent.futures.thread`` here would cost ~6 ms of cold start.
+    Checked at the first invocation (handler modules import their pools at init) and
+    whenever a thread starts until then (a pool starts its workers on its first submit:
+    that task runs in a worker bound at its start, the later ones are bound here).
+    Importing ``concurrent.futures.thread`` ourselves would cost ~6 ms of cold start.
     """
     global _futures_patched
     module = sys.modules.get("concurrent.futures.thread")

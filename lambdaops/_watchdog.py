@@ -11,6 +11,7 @@ it planned to.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import os
 import sys
@@ -75,7 +76,9 @@ class Watchdog:
                 self._thread = threading.Thread(
                     target=self._run, name="lambdaops-watchdog", daemon=True
                 )
-                self._thread.start()
+                # Started from an empty context: the thread serves every invocation,
+                # it must not carry the one that happened to start it (_threads).
+                contextvars.Context().run(self._thread.start)
 
     def armed(self) -> int:
         """How many running invocations are being watched (tests)."""

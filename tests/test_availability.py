@@ -24,7 +24,7 @@ import pytest
 
 from lambdaops import instrument, log, metrics
 from lambdaops._decorator import lifecycle_of
-from lambdaops._response import MAX_RESPONSE_BYTES, check, status_code
+from lambdaops._response import MAX_RESPONSE_BYTES, Failure, check, status_code
 from lambdaops.testing import Capture, LambdaContext
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +38,10 @@ HTTP_V2 = {
     "routeKey": "GET /",
     "requestContext": {"requestId": "r-2", "http": {}},
 }
+
+
+# How awslambdaric's bootstrap.py calls a handler, by name (what _runtime recognises).
+RUNTIME_CALL = "def handle_event_request(h, e, c):\n    return h(e, c)\n"
 
 
 def as_runtime(handler: Any) -> Any:
@@ -163,14 +167,48 @@ def test_the_runtime_is_recognised_by_its_bootstrap_frame(lambdaops_capture: Cap
         return {1, 2}
 
     runtime: dict[str, Any] = {}
-    # A caller whose code lives in a file named bootstrap.py, as awslambdaric's does.
-    exec(
-        compile("def call(h, e, c):\n    return h(e, c)\n", "/var/runtime/bootstrap.py", "exec"),
-        runtime,
-    )
-    runtime["call"](handler, {}, LambdaContext())
+    # The call as awslambdaric makes it: handle_event_request, in a file named bootstrap.py.
+    exec(compile(RUNTIME_CALL, "/var/runtime/bootstrap.py", "exec"), runtime)
+    runtime["handle_event_request"](handler, {}, LambdaContext())
     assert lifecycle_of(handler).entry is True
     assert lambdaops_capture.outcomes[0]["error_type"] == "Runtime.MarshalError"
+
+
+@pytest.mark.parametrize(
+    ("filename", "function"),
+    [
+        ("/var/task/bootstrap.py", "adapt"),  # the user's own module named bootstrap.py
+        ("/var/task/app_bootstrap.py", "handle_event_request"),
+    ],
+)
+def test_only_the_runtimes_own_call_is_the_runtime(
+    lambdaops_capture: Capture, filename: str, function: str
+) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> Any:
+        return {1, 2}  # the caller turns it into a response
+
+    caller: dict[str, Any] = {}
+    source = f"def {function}(h, e, c):\n    return sorted(h(e, c))\n"
+    exec(compile(source, filename, "exec"), caller)
+    assert caller[function](handler, {}, LambdaContext()) == [1, 2]
+    assert lifecycle_of(handler).entry is False
+    assert lambdaops_capture.outcomes[0]["outcome"] == "success"
+
+
+def test_a_warm_up_call_at_import_does_not_decide_for_the_runtime(
+    lambdaops_capture: Capture,
+) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> Any:
+        return {1, 2}
+
+    handler({"warm": True}, None)  # at import, with no context: nothing is decided
+    assert lifecycle_of(handler).entry is None
+    runtime: dict[str, Any] = {}
+    exec(compile(RUNTIME_CALL, "/var/runtime/bootstrap.py", "exec"), runtime)
+    runtime["handle_event_request"](handler, {}, LambdaContext())
+    assert [r["outcome"] for r in lambdaops_capture.outcomes] == ["success", "error"]
 
 
 # -- D. timeouts agree with Lambda ---------------------------------------------------------
@@ -386,7 +424,7 @@ def test_async_method_handler(lambdaops_capture: Capture) -> None:
             await asyncio.sleep(0)
             return type(self).__name__
 
-    assert Service().handle({}, LambdaContext()) == "Service"
+    assert asyncio.run(Service().handle({}, LambdaContext())) == "Service"
     assert [r["outcome"] for r in lambdaops_capture.outcomes] == ["success"]
 
 
@@ -470,3 +508,197 @@ def test_the_records_own_keys_are_reserved_for_metrics_and_properties(name: str)
             call(name, "1.4.2")
     with pytest.raises(MetricError, match=f"name '{name}' is reserved for the outcome record"):
         metrics.add(name, 1)
+
+
+# -- review findings: races, stale threads, async under the runtime ---------------------
+def test_a_handler_finishing_while_the_watchdog_writes_waits_for_its_record(
+    lambdaops_capture: Capture,
+) -> None:
+    """The watchdog's finishes run as one: a handler returning in the middle of them cannot
+    turn the timeout record it is writing into a second 'success'."""
+
+    class SlowFirstStep:
+        name = "slow"
+        start = None
+
+        def finish(self, inv: Any) -> None:
+            if inv.outcome == "timeout":
+                time.sleep(0.3)  # the handler returns meanwhile
+
+    @instrument(timeout_margin_ms=500)
+    def handler(event: Any, context: Any) -> str:
+        time.sleep(0.6)  # the watchdog fires at 0.5 s; Lambda's deadline is 1 s
+        return "ok"
+
+    lifecycle = lifecycle_of(handler)
+    lifecycle.plan((SlowFirstStep(), *lifecycle.signals))
+    handler(REST, LambdaContext(timeout_s=1.0))
+    records = lambdaops_capture.outcomes
+    assert [(r["outcome"], r.get("supersedes"), r["Timeout"]) for r in records] == [
+        ("timeout", None, 1),
+        ("success", "timeout", -1),
+    ]
+
+
+def test_a_worker_thread_started_by_one_invocation_serves_the_later_ones(
+    lambdaops_capture: Capture,
+) -> None:
+    import queue
+
+    work: queue.Queue[tuple[Any, Any]] = queue.Queue()
+    done = threading.Event()
+
+    @instrument
+    def process(item: Any, context: Any) -> None:
+        log.info("processing", item=item)
+
+    def worker() -> None:
+        while True:
+            item, context = work.get()
+            process(item, context)
+            done.set()
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        if event["n"] == 1:
+            threading.Thread(target=worker, daemon=True).start()
+        done.clear()
+        work.put((event["n"], context))
+        done.wait(5)
+
+    contexts = [LambdaContext() for _ in range(3)]
+    for n, context in enumerate(contexts, start=1):
+        handler({"n": n}, context)
+    assert [(r["item"], r["request_id"]) for r in lambdaops_capture.logs] == [
+        (n, c.aws_request_id) for n, c in enumerate(contexts, start=1)
+    ]
+    assert len(lambdaops_capture.outcomes) == 3  # the worker's calls joined, none began
+
+
+def test_a_thread_from_import_time_that_joins_one_invocation_does_not_keep_it(
+    lambdaops_capture: Capture,
+) -> None:
+    import queue
+
+    work: queue.Queue[Any] = queue.Queue()
+    done = threading.Event()
+
+    @instrument
+    def process(item: Any, context: Any) -> None:
+        log.info("joined", item=item)
+
+    def worker() -> None:  # started outside any invocation
+        while True:
+            item, context = work.get()
+            process(item, context)
+            log.info("between", item=item)  # after the joined call: no invocation
+            done.set()
+
+    threading.Thread(target=worker, daemon=True).start()
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        done.clear()
+        work.put((event["n"], context))
+        done.wait(5)
+
+    first, second = LambdaContext(), LambdaContext()
+    handler({"n": 1}, first)
+    handler({"n": 2}, second)
+    assert [(r["message"], r.get("request_id")) for r in lambdaops_capture.logs] == [
+        ("joined", first.aws_request_id),
+        ("between", None),
+        ("joined", second.aws_request_id),
+        ("between", None),
+    ]
+
+
+def test_a_pool_module_imported_after_the_first_invocation_is_bound_too(tmp_path: Path) -> None:
+    script = tmp_path / "late_pool.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            assert "concurrent.futures.thread" not in sys.modules
+            from lambdaops import instrument, log
+            from lambdaops.testing import LambdaContext
+
+            pool = None
+
+            @instrument
+            def handler(event, context):
+                global pool
+                if pool is None:
+                    import concurrent.futures  # only now
+                    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+                pool.submit(log.info, "task", n=event["n"]).result()
+
+            for n in range(3):
+                handler({"n": n}, LambdaContext(aws_request_id=f"req-{n}"))
+            """
+        )
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    tasks = [json.loads(line) for line in done.stdout.splitlines() if '"task"' in line]
+    assert [(t["n"], t["request_id"]) for t in tasks] == [(n, f"req-{n}") for n in range(3)]
+
+
+def test_an_async_handler_called_by_the_runtime_gets_the_response_check(
+    lambdaops_capture: Capture,
+) -> None:
+    @instrument
+    async def handler(event: Any, context: Any) -> Any:
+        await asyncio.sleep(0)
+        return {1, 2}
+
+    runtime: dict[str, Any] = {}
+    exec(compile(RUNTIME_CALL, "/var/runtime/bootstrap.py", "exec"), runtime)
+    assert runtime["handle_event_request"](handler, {}, LambdaContext()) == {1, 2}
+    (rec,) = lambdaops_capture.outcomes
+    assert (rec["outcome"], rec["error_type"]) == ("error", "Runtime.MarshalError")
+
+
+def test_asyncio_run_of_an_instrumented_async_handler_still_works(
+    lambdaops_capture: Capture,
+) -> None:
+    @instrument
+    async def handler(event: Any, context: Any) -> dict[str, int]:
+        return {"statusCode": 200}
+
+    def sync_handler(event: Any, context: Any) -> Any:  # how it was done before lambdaops ran it
+        return asyncio.run(handler(event, context))
+
+    assert sync_handler(REST, LambdaContext()) == {"statusCode": 200}
+    assert [r["outcome"] for r in lambdaops_capture.outcomes] == ["success"]
+
+
+def test_the_runtime_refuses_what_it_cannot_pass_through() -> None:
+    # Only bytes go out as they are; a bytearray or an int past Python's int-to-text limit
+    # fails in the runtime's encoder (both checked against awslambdaric 4.2.2's marshaller).
+    for value in (bytearray(b"abc"), 10**5000):
+        failure = check(value)
+        assert failure is not None and failure.error_type == "Runtime.MarshalError", value
+
+
+def test_a_large_body_is_measured_not_serialized_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lambdaops import _response
+
+    def encode(result: Any) -> str:
+        raise AssertionError("serialized a second time")
+
+    monkeypatch.setattr(_response, "_runtime_encode", encode)
+    # 5.2 MB of ASCII, 5.6 MB escaped (each quote and backslash takes two bytes): under
+    # the limit, which a bound of 6 bytes a character could not tell.
+    body = "x" * 5_000_000 + '"\\' * 100_000
+    assert check({"statusCode": 200, "body": body, "rows": list(range(3000))}) is None
+    monkeypatch.undo()  # over the limit, the exact size (for the message) is worth encoding
+    failure = check({"body": body + "x" * 1_000_000})
+    assert failure == Failure(
+        "Function.ResponseSizeTooLarge",
+        "Response payload size (6400012 bytes) exceeded maximum allowed payload size "
+        "(6291556 bytes).",
+    )

@@ -216,7 +216,7 @@ def test_async_handler_with_concurrent_tasks(lambdaops_capture: Capture) -> None
         return sum(await asyncio.gather(*(task(i) for i in range(5))))
 
     ctx = LambdaContext()
-    assert handler({}, ctx) == 10
+    assert asyncio.run(handler({}, ctx)) == 10
     (rec,) = outcomes(lambdaops_capture)
     assert rec["Tasks"] == [1, 1, 1, 1, 1]
     assert {r["request_id"] for r in lambdaops_capture.logs} == {ctx.aws_request_id}

@@ -418,7 +418,7 @@ def test_async_functions_and_gathered_tasks(lam: Lambda) -> None:
     assert inspect.iscoroutinefunction(fetch)
     header, root, _ = new_header(1)
     lam.monkeypatch.setenv("_X_AMZN_TRACE_ID", header)
-    assert handler({}, LambdaContext()) == [0, 1]
+    assert asyncio.run(handler({}, LambdaContext())) == [0, 1]
     entities = lam.all_entities(root)
     handler_id = next(e["id"] for e in entities if e["name"] == "## handler")
     fetches = [e for e in entities if e["name"] == "## fetch"]
@@ -491,7 +491,7 @@ def test_async_generators(lam: Lambda) -> None:
     assert inspect.isasyncgenfunction(ticks)
     header, root, _ = new_header(1)
     lam.monkeypatch.setenv("_X_AMZN_TRACE_ID", header)
-    assert handler({}, LambdaContext()) == [0, 1]
+    assert asyncio.run(handler({}, LambdaContext())) == [0, 1]
     named = lam.entities(root)
     assert named["## ticks"]["parent_id"] == named["## handler"]["id"]
     assert named["tick 0"]["parent_id"] == named["## ticks"]["id"]
