@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from lambdaops import _params, _redact
+from lambdaops._params import _cache
 from lambdaops.local._moto import MotoServer
 
 MODES = ("pass", "throttle", "error", "hang", "reset", "garbage")
@@ -273,5 +274,5 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(_params, "_clock", fake)
+    monkeypatch.setattr(_cache, "_clock", fake)
     return fake

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from lambdaops import _params, _redact, instrument
+from lambdaops import _redact, instrument
 from lambdaops._config import resolve
 from lambdaops._errors import ConfigError
-from lambdaops._params import Injected, ParameterError, ParamsSignal, params, parse_spec
+from lambdaops._params import Injected, ParameterError, ParamsSignal, _cache, params, parse_spec
 from lambdaops.local._moto import MotoServer
 from lambdaops.testing import Capture, LambdaContext
 
@@ -145,7 +145,7 @@ def test_get_by_path_returns_every_page(params_env: FaultProxy, moto_server: Mot
 def test_the_cache_is_bounded(
     params_env: FaultProxy, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_params, "_MAX_ENTRIES", 8)
+    monkeypatch.setattr(_cache, "_MAX_ENTRIES", 8)
     names = [f"/tenant/t{i:02d}" for i in range(30)]
     moto_server.seed({"parameters": dict.fromkeys(names, "v")})
     for name in names:
@@ -242,15 +242,16 @@ def test_arguments_are_checked(params_env: FaultProxy) -> None:
 
 
 def test_clients_are_lazy_bounded_and_honour_endpoint_variables(params_env: FaultProxy) -> None:
-    assert params._clients == {}
-    ssm = params._client("ssm")
-    assert params._client("ssm") is ssm
+    assert params._aws is None
+    aws = params._fetcher()
+    ssm = aws.client("ssm")
+    assert aws.client("ssm") is ssm
     config = ssm.meta.config
     assert config.read_timeout == 0.5 and config.connect_timeout == 0.5
     assert config.retries == {"mode": "standard", "total_max_attempts": 2}
     assert ssm.meta.endpoint_url == params_env.url
     assert ssm.meta.region_name == "us-east-1"
-    assert params._client("secretsmanager").meta.endpoint_url == params_env.url
+    assert aws.client("secretsmanager").meta.endpoint_url == params_env.url
 
 
 def test_importing_lambdaops_does_not_import_boto3() -> None:
