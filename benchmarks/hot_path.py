@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lines:
         from line_profiler import LineProfiler
 
-        from lambdaops import _lifecycle, _logger, _metrics, _outcome, _scope, _watchdog
+        from lambdaops import _emf, _lifecycle, _logger, _metrics, _outcome, _scope, _watchdog
 
         profiler = LineProfiler()
         for func in (
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             _logger.BoundLogger._log,
             _metrics.Metrics.add,
             _metrics.MetricsSignal.finish,
-            _metrics._single,
+            _emf.single,
             _outcome.OutcomeSignal.text,
             _scope.fragment,
             _watchdog.TimeoutSignal.start,

@@ -30,12 +30,12 @@ def rss_mb() -> float:
 
 
 def cache_sizes(lifecycle: Any) -> dict[str, int]:
-    from lambdaops import _metrics, _report, _scope, _watchdog
+    from lambdaops import _emf, _metrics, _report, _scope, _watchdog
 
     outcome = next(s for s in lifecycle.signals if s.name == "outcome")
     return {
         "seen_request_ids": len(outcome._seen),
-        "emf_directives": len(_metrics._directives),
+        "emf_directives": len(_emf._directives),
         "validated_metric_keys": len(_metrics._validated),
         "in_flight": len(_scope._in_flight),
         "watchdog_armed": _watchdog._watchdog.armed(),

@@ -238,21 +238,32 @@ def test_metrics_outside_a_handler_ride_with_the_next_invocation(
 
 
 @pytest.mark.parametrize("value", [3, 3.5, -0.25, 10**18])
-def test_a_lone_metric_written_alone_matches_the_general_document(value: float) -> None:
-    """With the outcome record off, one metric takes a cached path: the same document."""
+@pytest.mark.parametrize("for_outcome", [False, True])
+def test_a_lone_metric_written_alone_matches_the_general_document(
+    value: float, for_outcome: bool
+) -> None:
+    """One metric with one value takes a cached path: the writer's document, to the byte."""
     import re
 
-    from lambdaops import _metrics, _scope
+    from lambdaops import _emf, _scope
     from lambdaops._config import resolve
 
-    config = resolve(service="svc", namespace="NS")
-    metric = _metrics._Metric("Count", 60)
+    config = resolve(service="svc", namespace="NS", default_dimensions={"service": "svc", "t": "a"})
+    metric = _emf.Metric("Count", 60)
     metric.values.append(value)
     inv = _scope.Invocation(config, {}, None, None, "rid", "fn", 128, False)
     inv.xray_trace_id = "1-abc-def"
-    general = _metrics._one_document(config, {"Gizmos": metric}, inv, False)
-    fast = _metrics._single(config, "Gizmos", metric, inv)
-    assert general is not None
+    inv.metrics = _emf.MetricSet()
+    inv.metrics.metrics["Gizmos"] = metric
+    fast = _emf.single(config, "Gizmos", metric, None if for_outcome else inv)
+    (general,) = _emf.take_documents(inv, for_outcome=for_outcome)
     stamp = re.compile(r'"Timestamp":\d+')
     assert stamp.sub("T", fast) == stamp.sub("T", general)
+    directive = (
+        '"CloudWatchMetrics":[{"Namespace":"NS","Dimensions":[["service","t"]],'
+        '"Metrics":[{"Name":"Gizmos","Unit":"Count"}]}]}'
+    )
+    ids = "" if for_outcome else '"service":"svc","request_id":"rid","xray_trace_id":"1-abc-def",'
+    ids = ids.replace('"request_id"', '"t":"a","request_id"') if ids else '"t":"a",'
+    assert stamp.sub("T", fast) == f'"_aws":{{T,{directive},{ids}"Gizmos":{value!r}'
     assert json.loads("{" + fast + "}")["Gizmos"] == value
