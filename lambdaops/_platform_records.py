@@ -6,7 +6,8 @@ missing whenever the process died first. So each line is turned into one typed
 event: Lambda's platform records in the text format (``START``, ``END``,
 ``REPORT``, ``INIT_START``, ``INIT_REPORT``) and in the JSON format
 (``platform.*``, the only format on Lambda Managed Instances), the runtime's own
-error lines (``[ERROR] Runtime.MarshalError: ...``, its JSON error object,
+error records (``[ERROR] Runtime.MarshalError: ...`` and its traceback, its JSON
+error object, in their exact shapes: :mod:`lambdaops._runtime_errors`,
 ``RequestId: ... Error: Runtime exited ...``, ``Task timed out``), faulthandler
 dumps, lambdaops' outcome records and EMF documents.
 
@@ -25,6 +26,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
+
+from lambdaops._runtime_errors import ErrorEvent, ErrorHeader, is_json_error
 
 #: What a failed invocation or init is called when Lambda says ``timeout`` without a type.
 TIMED_OUT = "Sandbox.Timedout"
@@ -177,16 +180,25 @@ _PHASE = re.compile(r"\bPhase: ([\w-]+)")
 _RUNTIME_VERSION = re.compile(r"Runtime Version: (\S+)")
 _EXITED = re.compile(r"RequestId: ([\w-]+) Error: (.*)")
 _BARE_TYPE = re.compile(r"((?:Runtime|Sandbox|Function|Extension)\.\w+)\s*$")
-# awslambdaric's text error line: "[ERROR] Type: message" (a logging record has a tab after ])
-_ERROR_LINE = re.compile(r"\[ERROR\] ([A-Za-z_][\w.]*)(?::(?: (.*))?)?$")
+# awslambdaric's text error line: "[ERROR] Type: message" (a logging record has a tab after ]).
+# Its type is an exception class's __name__ (never dotted) or the runtime's own Runtime.*.
+_ERROR_LINE = re.compile(
+    r"\[ERROR\] ((?:Runtime|Sandbox|Function|Extension)\.\w+|[A-Za-z_]\w*)(?:: (.*))?$"
+)
 _TIMED_OUT = re.compile(r"(?:^|\s)([\w-]+) Task timed out after [0-9.]+ seconds")
 _THREAD = re.compile(r"(Current thread|Thread) 0x[0-9a-fA-F]+ \(most recent call first\):")
 _FRAME = re.compile(r"\s*File \"(.+)\", line (\d+) in (\S+)\s*$")
 
 
 def parse(lines: Iterable[str]) -> Iterator[Parsed]:
-    """Classify a log's lines, in order; lines that are none of the above are skipped."""
+    """Classify a log's lines, in order; lines that are none of the above are skipped.
+
+    An ``[ERROR]`` line is the runtime's error only when the lines of its event
+    have the runtime's shape (:mod:`lambdaops._runtime_errors`), so it is
+    yielded once they have said so, before the event after it.
+    """
     stream: str | None = None
+    pending: ErrorEvent | None = None
     for raw in lines:
         line = raw.rstrip("\r\n")
         if not line.strip():
@@ -195,8 +207,25 @@ def parse(lines: Iterable[str]) -> Iterator[Parsed]:
         if split.prefixed:
             stream = split.stream
         event = classify(split.message)
-        if event is not None:
+        if pending is not None:
+            step = pending.step(split.prefixed, line, split.message, event is not None)
+            if step.verdict:
+                yield _runtime_error(pending)
+            if step.verdict is not None:
+                pending = None
+            if step.consumed:
+                continue
+        if isinstance(event, ErrorHeader):
+            pending = ErrorEvent(stream, event)
+        elif event is not None:
             yield Parsed(stream, event)
+    if pending is not None and pending.end():
+        yield _runtime_error(pending)
+
+
+def _runtime_error(pending: ErrorEvent) -> Parsed:
+    header = pending.header
+    return Parsed(pending.stream, RuntimeFailure(None, header.error_type, header.message))
 
 
 def _split(line: str) -> _Split:
@@ -211,15 +240,15 @@ def _split(line: str) -> _Split:
     return _Split(True, stream.group(1), rest[stream.end() :].strip())
 
 
-def classify(message: str) -> Event | None:
-    """The event one log message is, or None."""
+def classify(message: str) -> Event | ErrorHeader | None:
+    """The event one log message is (an ``[ERROR]`` line: maybe the runtime's), or None."""
     if message.startswith("{"):
         return _json_event(message)
     if message.startswith(("START ", "END ", "REPORT ", "INIT_")):
         return _text_platform(message)
     error = _ERROR_LINE.match(message)
     if error:
-        return RuntimeFailure(None, error.group(1), error.group(2) or "")
+        return ErrorHeader(error.group(1), error.group(2) or "")
     exited = _EXITED.match(message)
     if exited:
         return RuntimeFailure(exited.group(1), _exit_type(exited.group(2)), exited.group(2))
@@ -301,13 +330,12 @@ def _json_event(text: str) -> Event | None:
         return _json_platform(kind, record)
     if obj.get("lambdaops") == "outcome":
         return Outcome(obj)
-    error_type = obj.get("errorType")
-    if isinstance(error_type, str) and error_type and "stackTrace" in obj and "requestId" in obj:
+    if is_json_error(obj):  # not a user's logger.exception: that has message, logger, …
         request = obj.get("requestId")
         message = obj.get("errorMessage")
         return RuntimeFailure(
             request if isinstance(request, str) and request else None,
-            error_type,
+            str(obj["errorType"]),
             message if isinstance(message, str) else "",
         )
     if "_aws" in obj:

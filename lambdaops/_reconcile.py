@@ -7,15 +7,20 @@ error, a timeout while the handler held the GIL). So invocations are Lambda's
 where Lambda's records are in the log, and lambdaops' outcome records are laid
 over them by request id: inside a ``START``/``END`` bracket of the same stream
 first, otherwise in order for the same request id. A log of lambdaops lines
-only still counts one invocation per attempt, as before.
+only still counts one invocation per attempt, as before. A line that names no
+request (the text format's ``[ERROR]``) belongs to the invocation open in its
+stream; when the log names no streams and several invocations are open, it is
+counted as unattributed rather than pinned on one of them.
 
 The rules for one invocation (docs/outcomes.md, "How the report counts"):
 
 1. Lambda says ``timeout`` (or ``Task timed out``) -> timeout.
 2. Lambda says ``error``/``failure`` -> error, whatever lambdaops wrote.
-3. The runtime reported an error inside the invocation (its ``[ERROR]`` line or
+3. The runtime reported an error inside the invocation (its ``[ERROR]`` record or
    JSON error, a process exit) -> error: the text ``REPORT`` has no ``Status``
-   for errors the runtime reported itself.
+   for errors the runtime reported itself. Over a lambdaops ``success`` only a
+   platform or runtime type (``Runtime.*``, ...) counts: lambdaops records the
+   handler's own exceptions, and what looks like one is a user's log line.
 4. The invocation re-ran a failed init (``INIT_REPORT Phase: invoke``) -> error.
 5. Otherwise lambdaops' final record decides (a late record replaces the
    watchdog's timeout of its attempt); a lambdaops ``timeout`` that Lambda did
@@ -81,12 +86,14 @@ class Invocation:
 
     @property
     def record(self) -> dict[str, Any] | None:
-        """lambdaops' final record: a late record replaces the watchdog's timeout."""
+        """lambdaops' final record: a late record replaces the watchdog's timeout.
+
+        A late record also replaces an earlier late record (a race could write two for
+        one attempt, with no timeout before them): the last wins.
+        """
         final: dict[str, Any] | None = None
         for rec in self.records:
-            if final is None or (
-                rec.get("supersedes") == "timeout" and final.get("outcome") == "timeout"
-            ):
+            if final is None or (rec.get("supersedes") == "timeout" and _replaceable(final)):
                 final = rec
         return final
 
@@ -112,8 +119,11 @@ class Invocation:
             return Final("timeout", cause, rec)
         if status in ("error", "failure"):
             return Final("error", _cause(platform_type, own_type, self.failures), rec)
-        if self.failures:
-            return Final("error", _cause(None, own_type, self.failures), rec)
+        failures = self.failures
+        if own == "success":  # only the platform's or runtime's own errors overrule it
+            failures = [f for f in failures if f.error_type.startswith(PLATFORM_PREFIXES)]
+        if failures:
+            return Final("error", _cause(None, own_type, failures), rec)
         if self.init_failure is not None:
             return Final("error", own_type or self.init_failure.cause, rec)
         if own in ("success", "error"):
@@ -151,11 +161,25 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _replaceable(rec: dict[str, Any]) -> bool:
+    """A record a late record of the same attempt replaces: a timeout, or a late record."""
+    return rec.get("outcome") == "timeout" or rec.get("supersedes") == "timeout"
+
+
+class InitFailure(NamedTuple):
+    """A failed init and the stream (execution environment) it failed in."""
+
+    stream: str | None
+    report: InitReport
+
+
 class Reconciled(NamedTuple):
     """What a log says happened: invocation attempts in log order, and failed inits."""
 
     invocations: list[Invocation]
-    init_failures: list[InitReport]
+    init_failures: list[InitFailure]
+    #: Runtime error lines naming no request, with several invocations open and no stream.
+    unattributed_error_lines: int = 0
 
 
 class _Streams:
@@ -163,14 +187,16 @@ class _Streams:
 
     def __init__(self) -> None:
         self.invocations: list[Invocation] = []
-        self.init_failures: list[InitReport] = []
-        self.open: dict[str | None, Invocation] = {}  # between START and END
+        self.init_failures: list[InitFailure] = []
+        # between START and END: one per named stream; without stream names, all that are open
+        self.open: dict[str | None, list[Invocation]] = defaultdict(list)
         self.last: dict[str | None, Invocation] = {}  # the stream's latest invocation
         self.unreported: dict[tuple[str | None, str], Invocation] = {}  # started, no REPORT
         self.line = 0
         self.pending_init: dict[str | None, InitReport] = {}  # invoke-phase init failure
         self.dump: dict[str | None, list[Frame] | None] = {}
         self.loose: list[tuple[int, str | None, dict[str, Any]]] = []  # outside brackets
+        self.unattributed = 0
 
     def new(self, request_id: str, stream: str | None, bracketed: bool) -> Invocation:
         inv = Invocation(request_id, stream, self.line, bracketed)
@@ -181,21 +207,36 @@ class _Streams:
             self.unreported[stream, request_id] = inv
         return inv
 
+    def current(self, stream: str | None) -> Invocation | None:
+        """The one invocation open in this stream (None: none, or several and no stream)."""
+        opened = self.open.get(stream)
+        return opened[0] if opened and len(opened) == 1 else None
+
+    def opened(self, request_id: str, stream: str | None) -> Invocation | None:
+        """The open invocation of this request in this stream."""
+        for inv in self.open.get(stream, ()):
+            if inv.request_id == request_id:
+                return inv
+        return None
+
+    def close(self, stream: str | None, inv: Invocation) -> None:
+        opened = self.open.get(stream)
+        if opened:  # by identity: two attempts of one request can look alike
+            opened[:] = [other for other in opened if other is not inv]
+
     def find(self, request_id: str, stream: str | None) -> Invocation | None:
         """The open (else latest started, unreported) invocation of this request in this stream."""
-        inv = self.open.get(stream)
-        if inv is not None and inv.request_id == request_id:
-            return inv
-        return self.unreported.get((stream, request_id))
+        return self.opened(request_id, stream) or self.unreported.get((stream, request_id))
 
     def open_for(self, request_id: str, stream: str | None) -> Invocation | None:
         """The invocation a line naming this request belongs to: this stream's, else any open."""
-        inv = self.open.get(stream)
-        if inv is not None and inv.request_id == request_id:
+        inv = self.opened(request_id, stream)
+        if inv is not None:
             return inv
-        for other in self.open.values():
-            if other.request_id == request_id:
-                return other
+        for opened in self.open.values():
+            for other in opened:
+                if other.request_id == request_id:
+                    return other
         return self.find(request_id, stream)
 
     def add(self, stream: str | None, event: object) -> None:
@@ -203,10 +244,14 @@ class _Streams:
         if not isinstance(event, Frame):
             self.dump[stream] = None
         if isinstance(event, Start):
-            self.open[stream] = self.new(event.request_id, stream, True)
+            started = self.new(event.request_id, stream, True)
+            if stream is not None:  # an environment runs one invocation at a time
+                self.open[stream] = [started]
+            else:
+                self.open[stream].append(started)
         elif isinstance(event, End):
-            if (inv := self.open.get(stream)) is not None and inv.request_id == event.request_id:
-                del self.open[stream]
+            if (inv := self.opened(event.request_id, stream)) is not None:
+                self.close(stream, inv)
         elif isinstance(event, RuntimeDone):
             inv = self.find(event.request_id, stream)
             if inv is not None:
@@ -215,22 +260,20 @@ class _Streams:
             inv = self.find(event.request_id, stream) or self.new(event.request_id, stream, False)
             inv.report = event
             self.unreported.pop((stream, event.request_id), None)
-            if self.open.get(stream) is inv:
-                del self.open[stream]
+            self.close(stream, inv)
         elif isinstance(event, InitReport):
             self._init(stream, event)
         elif isinstance(event, Outcome):
             self._outcome(stream, event.record)
         elif isinstance(event, RuntimeFailure):
-            named = event.request_id
-            inv = self.open_for(named, stream) if named else self.open.get(stream)
-            if inv is not None:  # outside an invocation: an init error, which INIT_REPORT counts
-                inv.failures.append(event)
+            self._failure(stream, event)
         elif isinstance(event, TimedOut):
             if (inv := self.open_for(event.request_id, stream)) is not None:
                 inv.timed_out = True
         elif isinstance(event, ThreadDump):
-            target = self.open.get(stream) or self.last.get(stream)
+            target = self.current(stream) or (
+                None if self.open.get(stream) else self.last.get(stream)
+            )
             if event.current and target is not None and target.dump is None:
                 target.dump = []
                 self.dump[stream] = target.dump
@@ -239,22 +282,40 @@ class _Streams:
             if frames is not None:
                 frames.append(event)
 
+    def _failure(self, stream: str | None, event: RuntimeFailure) -> None:
+        """A runtime error: onto the invocation it names, else the one open in its stream.
+
+        Outside any invocation it is an init error, which ``INIT_REPORT`` counts. With
+        several open (no stream names), only one whose record names the same exception can
+        be its own; otherwise it is counted as unattributed, not pinned on the latest.
+        """
+        if event.request_id:
+            inv = self.open_for(event.request_id, stream)
+        else:
+            opened = self.open.get(stream) or []
+            same = [
+                i for i in opened if _text((i.record or {}).get("error_type")) == event.error_type
+            ]
+            inv = opened[0] if len(opened) == 1 else same[0] if len(same) == 1 else None
+            self.unattributed += len(opened) > 1 and inv is None
+        if inv is not None:
+            inv.failures.append(event)
+
     def _init(self, stream: str | None, event: InitReport) -> None:
         if not event.failed:
             return
-        self.init_failures.append(event)
+        self.init_failures.append(InitFailure(stream, event))
         if event.phase != "invoke":
             return  # Lambda re-runs a failed init for the request: that run decides
-        inv = self.open.get(stream)
+        inv = self.current(stream)
         if inv is not None:
             inv.init_failure = event
         else:
             self.pending_init[stream] = event
 
     def _outcome(self, stream: str | None, rec: dict[str, Any]) -> None:
-        request = rec.get("request_id")
-        inv = self.open.get(stream)
-        if inv is not None and inv.request_id == request:
+        inv = self.opened(str(rec.get("request_id")), stream)
+        if inv is not None:
             inv.records.append(rec)
         else:
             self.loose.append((self.line, stream, rec))
@@ -273,7 +334,7 @@ class _Streams:
             if (
                 earlier is not None
                 and rec.get("supersedes") == "timeout"
-                and (earlier.record or {}).get("outcome") == "timeout"
+                and _replaceable(earlier.record or {})
             ):
                 earlier.records.append(rec)
                 continue
@@ -298,4 +359,4 @@ def reconcile(parsed: Iterable[Parsed]) -> Reconciled:
         streams.add(item.stream, item.event)
     streams.place_loose()
     ordered = sorted(streams.invocations, key=lambda inv: inv.order)
-    return Reconciled(ordered, streams.init_failures)
+    return Reconciled(ordered, streams.init_failures, streams.unattributed)

@@ -26,7 +26,7 @@ def _report(args: argparse.Namespace) -> int:
                 lines.extend(fh)
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    result = report.build(lines)
+    result = report.build(lines, function=args.function)
     if args.format == "json":
         import json
 
@@ -51,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("files", nargs="+", help="log files: JSON lines or CloudWatch exports")
     rep.add_argument("--format", choices=("table", "json"), default="table")
     rep.add_argument("--plot", metavar="PNG", help="draw latency and availability to a PNG")
+    rep.add_argument(
+        "--function",
+        metavar="NAME",
+        help="count only this function's invocations, for a log of several: outcome records by"
+        " their function_name; Lambda's platform records by their log stream, known from its"
+        " name in a shared log group (YYYY/MM/DD/NAME[...]) or from the outcome records in it."
+        " Records in streams the log does not tie to a function (no stream names, or a stream"
+        " of the default log group with no outcome record) are left out and counted",
+    )
     rep.set_defaults(run=_report)
 
     from lambdaops.local import _cli as local_cli

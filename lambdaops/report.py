@@ -6,24 +6,37 @@ text or JSON log format. Lambda's platform records count the invocations,
 because Lambda writes them whatever killed an invocation; lambdaops' outcome
 records (``"lambdaops":"outcome"``) say how each ended from inside, and fill
 in the figures only they carry (handler duration, batch items, HTTP status,
-cost). How the two are reconciled: :mod:`lambdaops._reconcile`.
+cost). How the two are reconciled: :mod:`lambdaops._reconcile`; one function
+out of a log of several: :mod:`lambdaops._by_function`.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from lambdaops._by_function import Owners, select
 from lambdaops._platform_records import InitReport, Metrics, Outcome, Parsed, parse
 from lambdaops._reconcile import Invocation, reconcile
+from lambdaops._report_table import format_table, plot
+
+__all__ = ["HTTP_TRIGGERS", "FunctionFilter", "Report", "build", "format_table", "plot"]
 
 _OWN_METRICS = frozenset({"ColdStart", "Timeout"})
 #: Triggers whose response is an HTTP response with a ``statusCode``.
 HTTP_TRIGGERS = frozenset({"api-gateway-rest", "api-gateway-http", "alb", "lambda-url"})
 _HTTP_CLASSES = ("2xx", "3xx", "4xx", "5xx")
+
+
+class FunctionFilter(NamedTuple):
+    """``--function``: the function reported, and the invocations left out of it."""
+
+    name: str
+    other: int  # other functions' invocations
+    unknown: int  # invocations the log does not tie to any function
 
 
 @dataclass
@@ -58,6 +71,10 @@ class Report:
     )
     #: Where timed-out handlers were stuck (lambdaops' ``stuck_in`` or a faulthandler dump).
     stuck_in: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: The runtime's error lines that name no request and could belong to several open
+    #: invocations (a log without stream names): counted nowhere rather than guessed.
+    unattributed_error_lines: int = 0
+    function: FunctionFilter | None = None
 
     # -- derived figures ------------------------------------------------------
     @property
@@ -141,6 +158,14 @@ class Report:
                 "availability": _round(self.http_availability),
             },
             "stuck_in": _by_count(self.stuck_in),
+            "unattributed_error_lines": self.unattributed_error_lines,
+            "function": None
+            if self.function is None
+            else {
+                "name": self.function.name,
+                "other_invocations": self.function.other,
+                "unknown_invocations": self.function.unknown,
+            },
         }
 
 
@@ -160,27 +185,45 @@ def _by_count(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def build(lines: Iterable[str]) -> Report:
-    """Aggregate a function's log lines into a :class:`Report`."""
+def build(lines: Iterable[str], function: str | None = None) -> Report:
+    """Aggregate a function's log lines into a :class:`Report`.
+
+    ``function``: count only that function's invocations and metrics, for a log of
+    several functions (what can be told apart: :mod:`lambdaops._by_function`).
+    """
     report = Report()
-    found = reconcile(_metrics_from(parse(lines), report))
-    report.init_failures = found.init_failures
+    parsed = list(parse(lines))
+    found = reconcile(parsed)
+    report.unattributed_error_lines = found.unattributed_error_lines
+    invocations = found.invocations
+    report.init_failures = [f.report for f in found.init_failures]
+    owners = Owners(found)
+    if function is not None:
+        chosen = select(found, owners, function)
+        invocations, report.init_failures = chosen.invocations, chosen.init_failures
+        report.function = FunctionFilter(function, chosen.other, chosen.unknown)
+    _sum_metrics(report, parsed, owners, function)
     seen: dict[str, int] = defaultdict(int)
-    for inv in found.invocations:
+    for inv in invocations:
         seen[inv.request_id] += 1
         _add_invocation(report, inv, seen[inv.request_id])
     return report
 
 
-def _metrics_from(parsed: Iterable[Parsed], report: Report) -> Iterator[Parsed]:
-    """Pass the events on, summing the business metrics of every EMF document on the way."""
+def _sum_metrics(
+    report: Report, parsed: list[Parsed], owners: Owners, function: str | None
+) -> None:
+    """The business metrics of every EMF document (of ``function``'s, when given)."""
     for item in parsed:
         event = item.event
         if isinstance(event, Outcome):
-            _add_metrics(report, event.record)
+            doc = event.record
         elif isinstance(event, Metrics):
-            _add_metrics(report, event.document)
-        yield item
+            doc = event.document
+        else:
+            continue
+        if function is None or owners.document(item.stream, doc) == function:
+            _add_metrics(report, doc)
 
 
 def _add_metrics(report: Report, doc: dict[str, Any]) -> None:
@@ -267,120 +310,3 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f} ms"
-
-
-def format_table(report: Report) -> str:
-    """A plain-text table (no dependencies: it runs wherever the layer runs)."""
-    d = report.as_dict()
-    rows = [
-        ("invocations (attempts)", str(d["invocations"])),
-        ("  success / error / timeout", f"{d['successes']} / {d['errors']} / {d['timeouts']}"),
-        ("availability (by attempt)", _pct(d["availability"])),
-        (
-            "availability (by request)",
-            f"{_pct(d['request_availability'])} of {d['requests']} requests",
-        ),
-    ]
-    for attempt, value in d["availability_by_attempt"].items():
-        rows.append((f"  attempt {attempt}", _pct(value)))
-    http = d["http"]
-    if http["responses"]:
-        rows.append(
-            (
-                "availability (by response)",
-                f"{_pct(http['availability'])} of {http['responses']} HTTP responses",
-            )
-        )
-        rows.append(
-            (
-                "  2xx / 3xx / 4xx / 5xx / failed",
-                " / ".join(str(http[k]) for k in ("2xx", "3xx", "4xx", "5xx", "failed")),
-            )
-        )
-    for cause, count in d["failures_by_cause"].items():
-        rows.append((f"  failed: {cause}", str(count)))
-    rows.append(("from platform records alone", f"{d['platform_only']} invocations"))
-    init = d["init_failures"]
-    if init["total"]:
-        causes = ", ".join(f"{cause} {n}" for cause, n in init["by_cause"].items())
-        rows.append(
-            (
-                "init failures",
-                f"{init['total']} ({causes}), {init['failed_invocations']} invocations failed",
-            )
-        )
-    for where, count in d["stuck_in"].items():
-        rows.append((f"  timed out in {where}", str(count)))
-    rows += [
-        (
-            "cold starts",
-            f"{d['cold_starts']} ({_pct(d['cold_start_rate'])}), "
-            f"mean init {_ms(d['mean_init_duration_ms'])}",
-        ),
-        (
-            "duration p50 / p95 / p99",
-            " / ".join(_ms(d["duration_ms"][k]) for k in ("p50", "p95", "p99")),
-        ),
-        ("duration max", _ms(d["duration_ms"]["max"])),
-    ]
-    if d["batch_items"]:
-        rows.append(
-            (
-                "batch items (failed)",
-                f"{d['batch_items']} ({d['batch_items_failed']}), "
-                f"{_pct(d['batch_item_availability'])} available",
-            )
-        )
-    cost = d["estimated_cost_usd"] or 0.0
-    per_million = d["cost_per_million_usd"]
-    rows.append(
-        (
-            "estimated cost",
-            f"${cost:.8f} total, ${per_million:.4f} per 1M invocations"
-            if per_million is not None
-            else f"${cost:.8f}",
-        )
-    )
-    for name, total in d["metrics"].items():
-        rows.append((f"metric {name}", f"{total:g}"))
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
-
-
-def plot(report: Report, path: str) -> None:
-    """Latency distribution and availability over the run, as a PNG (needs matplotlib)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.hist(report.durations_ms or [0.0], bins=30, color="#3b7dd8")
-    for q, style in ((50, "-"), (95, "--"), (99, ":")):
-        value = report.percentile(q)
-        if value is not None:
-            left.axvline(value, color="black", linestyle=style, label=f"p{q} {value:.1f} ms")
-    left.set_xlabel("handler duration (ms)")
-    left.set_ylabel("invocations")
-    left.legend()
-    ok = 0
-    xs, ys = [], []
-    for n, outcome in enumerate(report.outcomes, start=1):
-        ok += outcome == "success"
-        xs.append(n)
-        ys.append(ok / n * 100)
-    right.plot(xs, ys, marker="o", color="#2a9d4b")
-    right.set_ylim(0, 105)
-    right.set_xlabel("invocation")
-    right.set_ylabel("availability so far (%)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -24,6 +24,7 @@ from lambdaops._platform_records import (
     parse,
 )
 from lambdaops._reconcile import Final, reconcile
+from lambdaops._runtime_errors import ErrorHeader
 from lambdaops.report import build
 
 STREAM = "2026/11/26/[$LATEST]0123456789abcdef0123456789abcdef"
@@ -31,6 +32,15 @@ STREAM = "2026/11/26/[$LATEST]0123456789abcdef0123456789abcdef"
 
 def rec(request: str, outcome: str, **fields: Any) -> str:
     return json.dumps({"lambdaops": "outcome", "outcome": outcome, "request_id": request, **fields})
+
+
+def runtime_error(error_type: str, message: str, *stack: str) -> list[str]:
+    """awslambdaric's text error record: one event, its stack indented with no-break spaces."""
+    return [
+        f"[ERROR] {error_type}: {message}",
+        "Traceback (most recent call last):",
+        *(line.replace("  ", "\u00a0\u00a0") for line in stack),
+    ]
 
 
 def finals(lines: list[str]) -> list[Final]:
@@ -77,10 +87,12 @@ def outcomes(lines: list[str]) -> list[tuple[str, str | None]]:
             ),
         ),
         ("Runtime.ExitError", RuntimeFailure(None, "Runtime.ExitError", "")),
-        (
+        (  # the runtime's if its traceback follows (tests/test_runtime_errors.py)
             "[ERROR] Runtime.MarshalError: Unable to marshal response: bad",
-            RuntimeFailure(None, "Runtime.MarshalError", "Unable to marshal response: bad"),
+            ErrorHeader("Runtime.MarshalError", "Unable to marshal response: bad"),
         ),
+        ("[ERROR] KeyError", ErrorHeader("KeyError", "")),
+        ("[ERROR] app.payments: card declined", None),  # a logger's name: never a type
         ("[ERROR]\t2026-11-26T10:00:00.000Z\tr1\tsomething logged at ERROR", None),
         ("2026-11-26T10:00:03.010Z r1 Task timed out after 3.00 seconds", TimedOut("r1")),
         ("Current thread 0x00007f2b8c1f5740 (most recent call first):", ThreadDump(True)),
@@ -129,7 +141,8 @@ def test_prefixes_give_the_stream_and_continuation_lines_keep_it() -> None:
     lines = [
         f"2026-11-26T10:00:00.000000+00:00 {STREAM} START RequestId: r1 Version: $LATEST",
         f"2026-11-26T10:00:00.100000+00:00 {STREAM} [ERROR] ValueError: no",
-        "Runtime.ExitError",  # the rest of a multi-line message
+        "Traceback (most recent call last):",  # the rest of a multi-line message
+        "Runtime.ExitError",
         "2026-11-26T10:00:00.200Z END RequestId: r1",  # a CloudWatch export names no stream
     ]
     assert [(p.stream, type(p.event).__name__) for p in parse(lines)] == [
@@ -175,7 +188,8 @@ def test_the_record_names_why_the_runtime_exited() -> None:
 
 
 def test_a_runtime_error_line_fails_an_invocation_whose_report_shows_none() -> None:
-    lines = bracket("r1", rec("r1", "success"), "[ERROR] Runtime.MarshalError: Unable to marshal")
+    marshal = runtime_error("Runtime.MarshalError", "Unable to marshal")
+    lines = bracket("r1", rec("r1", "success"), *marshal)
     assert outcomes(lines) == [("error", "Runtime.MarshalError")]
 
 
@@ -198,7 +212,8 @@ def test_the_runtime_error_of_json_format_names_its_request() -> None:
 
 
 def test_the_handlers_exception_is_the_cause_when_the_runtime_names_the_same() -> None:
-    lines = bracket("r1", rec("r1", "error", error_type="ValueError"), "[ERROR] ValueError: no")
+    error = runtime_error("ValueError", "no", '  File "/var/task/app.py", line 3, in handler')
+    lines = bracket("r1", rec("r1", "error", error_type="ValueError"), *error)
     assert outcomes(lines) == [("error", "ValueError")]
 
 
@@ -328,6 +343,7 @@ def test_interleaved_streams_keep_their_own_lines() -> None:
         at(STREAM, "START RequestId: r1 Version: $LATEST"),
         at(other, "START RequestId: r2 Version: $LATEST"),
         at(other, "[ERROR] Runtime.MarshalError: Unable to marshal response"),
+        "Traceback (most recent call last):",
         at(STREAM, rec("r1", "success")),
         at(STREAM, "END RequestId: r1"),
         at(other, "END RequestId: r2"),
@@ -340,3 +356,17 @@ def test_interleaved_streams_keep_their_own_lines() -> None:
 def test_parsed_events_carry_their_stream() -> None:
     parsed = list(parse([f"2026-11-26T10:00:00Z {STREAM} END RequestId: r1"]))
     assert parsed == [Parsed(STREAM, End("r1"))]
+
+
+def test_two_late_records_without_a_timeout_are_one_attempt_and_the_last_wins() -> None:
+    """A race could write two late records for one attempt and no timeout before them."""
+    late = [
+        rec("r1", "success", attempt=1, supersedes="timeout"),
+        rec("r1", "error", attempt=1, supersedes="timeout", error_type="KeyError"),
+    ]
+    assert outcomes(late) == [("error", "KeyError")]
+    assert outcomes(bracket("r1", *late)) == [("error", "KeyError")]
+    both_success = [rec("r1", "success", attempt=1, supersedes="timeout")] * 2
+    d = build(both_success).as_dict()
+    assert (d["invocations"], d["successes"], d["availability"]) == (1, 1, 1.0)
+    assert build(bracket("r1", *both_success)).as_dict()["invocations"] == 1
