@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -238,6 +239,95 @@ def test_arguments_are_checked(params_env: FaultProxy) -> None:
     assert params_env.requests == []
 
 
+def test_max_age_true_is_refused_cached_or_not(
+    params_env: FaultProxy, moto_server: MotoServer
+) -> None:
+    """A bool is not seconds (``max_age=True`` is a slip for ``force=True``): every entry point
+    refuses it, even when a fresh cached value could be served, and so do declared specs."""
+    moto_server.seed({"parameters": {"/a": "v"}, "secrets": {"s": "sv"}})
+    assert params.get("/a") == "v"
+    assert params.secret("s") == "sv"
+    refused = r"^max_age must be a number of seconds >= 0, not True$"
+    with pytest.raises(ValueError, match=refused):
+        params.get("/a", max_age=True)
+    with pytest.raises(ValueError, match=refused):
+        params.secret("s", max_age=True)
+    with pytest.raises(ValueError, match=r"^max_age must be a number of seconds >= 0, not False$"):
+        params.get_many(["/a"], max_age=False)
+    with pytest.raises(ValueError, match=refused):
+        params.get_by_path("/", max_age=True)
+    with pytest.raises(
+        ConfigError,
+        match=r"^argument params\['k'\]: max_age must be a number of seconds >= 0, not True$",
+    ):
+        parse_spec("k", {"name": "/a", "max_age": True})
+    with pytest.raises(
+        ConfigError,
+        match=r"^argument params\['k'\]: transform must be 'json', 'binary', 'auto' or None, "
+        r"not 'yaml'$",
+    ):
+        parse_spec("k", {"name": "/a", "transform": "yaml"})
+    assert params.get("/a", max_age=0) == "v"  # an int is seconds: 0 fetches again
+    assert params.get("/a", max_age=60.5) == "v"
+    assert params_env.count("GetParameter") == 2
+    assert params_env.count("GetSecretValue") == 1
+    assert params_env.count("GetParametersByPath") == 0
+
+
+def test_the_service_error_is_read_in_one_place() -> None:
+    from lambdaops._params._errors import NotFound, call_failed, describe, service_error
+
+    class ClientError(Exception):  # botocore's shape: the parsed error body on .response
+        def __init__(self, code: str, message: str = "") -> None:
+            super().__init__(f"An error occurred ({code})")
+            self.response = {"Error": {"Code": code, "Message": message}}
+
+    throttled = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+    assert str(service_error(throttled)) == "ThrottlingException: Rate exceeded"
+    assert str(service_error({"Error": {"Code": "AccessDenied"}})) == "AccessDenied"
+    for nothing in (None, {}, {"Error": None}, {"Error": {"Message": "no code"}}, "Error"):
+        assert service_error(nothing) is None
+    missing = call_failed(ClientError("ParameterNotFound"), "/a")
+    assert type(missing) is NotFound and str(missing) == "/a"
+    assert type(call_failed(ClientError("ResourceNotFoundException"), "s")) is NotFound
+    error = ClientError("ThrottlingException", "Rate exceeded")
+    assert call_failed(error, "/a") is error
+    assert describe(error) == "ThrottlingException: Rate exceeded"
+    assert describe(OSError("connection reset")) == "OSError: connection reset"
+    assert describe(ClientError("Code", "m" * 400)) == "Code: " + "m" * 294 + "…"
+
+
+def test_the_retry_hook_remembers_why_the_last_attempt_failed() -> None:
+    from lambdaops._params import _aws
+    from lambdaops._params._values import Flight
+
+    throttled = (None, {"Error": {"Code": "ThrottlingException", "Message": "slow down"}})
+    flight = Flight()
+    _aws._note_attempt(response=throttled)  # no fetch on this thread: nothing to note
+    assert flight.last_error is None
+    _aws._attempt.flight = flight
+    try:
+        _aws._note_attempt(response=throttled)
+        assert flight.last_error == "ThrottlingException: slow down"
+        _aws._note_attempt(response=(None, {"ResponseMetadata": {}}))  # a success says nothing
+        assert flight.last_error == "ThrottlingException: slow down"
+        _aws._note_attempt(caught_exception=TimeoutError("read timed out"))
+        assert flight.last_error == "TimeoutError: read timed out"
+    finally:
+        _aws._attempt.flight = None
+
+
+def test_a_plain_tuple_finds_the_entry_of_its_key() -> None:
+    """The cached read looks entries up by a plain tuple, so it builds no NamedTuple."""
+    from lambdaops._params._values import Key
+
+    key = Key("ssm", "/a", True)
+    assert key == ("ssm", "/a", True, False)
+    assert hash(key) == hash(("ssm", "/a", True, False))
+    assert {key: 1}.get(("ssm", "/a", True, False)) == 1
+    assert Key("path", "/a", True, True) != ("ssm", "/a", True, True)
+
+
 # -- the clients --------------------------------------------------------------------
 
 
@@ -261,6 +351,37 @@ def test_importing_lambdaops_does_not_import_boto3() -> None:
         "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules, 'eager'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+_LOADS = """
+import sys, lambdaops
+def loaded():
+    names = ("boto3", "random")
+    print(sorted(m for m in sys.modules if m.startswith("lambdaops._params") or m in names))
+from lambdaops import params
+loaded()
+params.get("/a")
+loaded()
+from lambdaops._params import ParamsSignal
+loaded()
+"""
+
+
+def test_each_part_loads_when_first_needed(
+    moto_server: MotoServer, fault_proxy: FaultProxy
+) -> None:
+    from tests.params_support import aws_env  # a plugin here: imported once pytest has it
+
+    moto_server.seed({"parameters": {"/a": "v"}})
+    env = {**aws_env(moto_server, fault_proxy), "PATH": os.environ.get("PATH", "")}
+    out = subprocess.run(
+        [sys.executable, "-c", _LOADS], env=env, capture_output=True, text=True, check=True
+    )
+    first = ["_params", "_params._api", "_params._cache", "_params._errors", "_params._values"]
+    at_import = [f"lambdaops.{name}" for name in first]
+    fetched = sorted([*at_import, "lambdaops._params._aws", "boto3", "random"])
+    declared = sorted([*fetched, "lambdaops._params._inject"])
+    assert out.stdout.splitlines() == [str(at_import), str(fetched), str(declared)]
 
 
 def test_a_bad_setting_names_the_variable(
