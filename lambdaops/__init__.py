@@ -23,8 +23,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """``params`` and ``ParameterError`` load on first use: ~3.5 ms of cold start
-    (the cache, ``random``, ``bisect``) that functions without parameters do not pay."""
+    """``params`` and ``ParameterError`` load on first use: the cache's cold start (0.7 ms,
+    ``benchmarks/params_cost.py``) is not paid by functions without parameters."""
     if name in ("params", "ParameterError"):
         from lambdaops import _params
 
