@@ -22,8 +22,6 @@ PACKAGE = Path(lambdaops.__file__).resolve().parent
 KNOWN = {
     # _lifecycle -> _trace -> _xray -> _lifecycle: the trace-header helpers move down
     ("lambdaops._xray", "lambdaops._lifecycle"),
-    # _params' unreachable fallback imports the package it is part of
-    ("lambdaops._params", "lambdaops"),
 }
 
 
@@ -153,7 +151,7 @@ def test_the_cli_and_logger_circles_are_gone(graph: dict[str, set[str]]) -> None
     assert "lambdaops._logger" not in graph["lambdaops._stdlib"]
 
 
-@pytest.mark.xfail(reason="issue 14: the _lifecycle/_xray and _params circles are another part's")
+@pytest.mark.xfail(reason="issue 14: the _lifecycle/_xray circle is another part's")
 def test_known_circles_are_gone(graph: dict[str, set[str]]) -> None:
     assert [edge for edge in sorted(KNOWN) if edge[1] in graph[edge[0]]] == []
     assert circles(graph) == []
