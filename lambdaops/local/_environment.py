@@ -9,44 +9,31 @@ lines and Lambda's platform records, in either log format — as CloudWatch woul
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from lambdaops.local import _platform as platform
 from lambdaops.local._platform import PlatformLog, PlatformOutcome, ReportMetrics
 from lambdaops.local._runtime_api import InvocationResult, RuntimeAPI
-from lambdaops.local._sandbox import Sandbox, lambda_variables
+from lambdaops.local._sandbox import (
+    InitFailure,
+    Sandbox,
+    child_environment,
+    init_failure,
+    python_version,
+)
 from lambdaops.local._service import Service
 
 __all__ = ["Environment"]
 
-# Variables from our own environment that would change how awslambdaric behaves.
-_DROPPED_PREFIXES = ("AWS_LAMBDA_", "_LAMBDA_", "_X_AMZN_TRACE_ID", "_AWS_XRAY")
-_DROPPED_NAMES = frozenset(
-    {"_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_EXECUTION_ENV", "PYTHONPATH"}
-)
 _SETTLE_S = 2.0  # upper bound for the runtime to get back to GET /next after answering
 _DRAIN_S = 1.0  # upper bound for reading what the runtime wrote before a sync
 _FUNCTION_STREAMS = ("stdout", "telemetry")
-
-
-class _InitFailure(NamedTuple):
-    """Why the last init failed, kept to fail the invocation that needed it."""
-
-    status: str  # the platform Status: error or timeout
-    error_type: str | None  # Runtime.ImportModuleError, Runtime.ExitError, ...
-    result_status: str  # InvocationResult.status: init_error, crashed or timeout
-    error: dict[str, Any]  # what the caller gets (RequestId filled in per invocation)
-    reported: bool  # the runtime posted /init/error (rather than dying or hanging)
-    reason: str  # RAPID's words for an exit, for the fault line
-    duration_ms: float = 0.0  # how long the failed init ran
 
 
 class Environment(Service):
@@ -87,7 +74,7 @@ class Environment(Service):
         self.platform = PlatformLog(
             log_format,
             function_name=function_name,
-            runtime_version=f"python:{_python_version(python)}.local",
+            runtime_version=f"python:{python_version(python)}.local",
             runtime_version_arn=f"arn:aws:lambda:{region}::runtime:local",
         )
         self._env_overrides = dict(env or {})
@@ -100,7 +87,7 @@ class Environment(Service):
         self._invoke_lock = threading.RLock()
         self._state_lock = threading.Lock()
         self._sandbox: Sandbox | None = None
-        self._init_failure: _InitFailure | None = None
+        self._init_failure: InitFailure | None = None
         self._last_hwm_mb: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -321,7 +308,17 @@ class Environment(Service):
             sandbox = Sandbox(
                 command=[self.python, "-u", "-m", "awslambdaric", self.handler],
                 cwd=self.code_dir,
-                env=self._child_env(api.address),
+                env=child_environment(
+                    api.address,
+                    self._env_overrides,
+                    function_name=self.function_name,
+                    memory_mb=self.memory_mb,
+                    region=self.region,
+                    code_dir=self.code_dir,
+                    handler=self.handler,
+                    python_version=python_version(self.python),
+                    log_format=platform.aws_log_format(self.log_format),
+                ),
                 api=api,
                 on_event=self._add_event,
                 memory_mb=self.memory_mb,
@@ -346,7 +343,7 @@ class Environment(Service):
                 )
             )
             return sandbox
-        failure, failed_at = self._init_failed(sandbox, api)
+        failure, failed_at = init_failure(sandbox, api, self.init_timeout_s)
         self._remember_memory(sandbox)
         self._discard(sandbox, grace_s=1.0 if failure.reported else 0.0)
         duration_ms = (failed_at - sandbox.spawned_at) * 1000.0
@@ -357,26 +354,6 @@ class Environment(Service):
             )
         )
         return None
-
-    def _init_failed(self, sandbox: Sandbox, api: RuntimeAPI) -> tuple[_InitFailure, float]:
-        """Why init ended without a GET /next, and when."""
-        init_error = api.init_error
-        if init_error is not None:
-            # awslambdaric exits by itself right after posting /init/error.
-            error_type = api.init_error_type or "Runtime.Unknown"
-            failure = _InitFailure("error", error_type, "init_error", init_error, True, "")
-            return failure, api.init_error_at or time.time()
-        if not sandbox.alive:
-            error_type = sandbox.exit_error_type()
-            reason = sandbox.exit_reason()
-            error = {"errorType": error_type, "errorMessage": reason}
-            failure = _InitFailure(
-                platform.status_for(error_type), error_type, "crashed", error, False, reason
-            )
-            return failure, sandbox.exited_at or time.time()
-        message = f"Task timed out after {self.init_timeout_s:.2f} seconds"
-        error = {"errorType": "Sandbox.Timedout", "errorMessage": message}
-        return _InitFailure(platform.TIMEOUT, None, "timeout", error, False, message), time.time()
 
     def _discard(self, sandbox: Sandbox, grace_s: float) -> None:
         """Stop a process for good; `grace_s` is how long it may take to exit by itself."""
@@ -404,46 +381,3 @@ class Environment(Service):
         with self._lines_lock:
             now = time.time()
             self.lines.extend((now, "platform", record) for record in records)
-
-    def _child_env(self, api_address: str) -> dict[str, str]:
-        """Lambda's variables over a copy of ours minus anything that would steer awslambdaric."""
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(_DROPPED_PREFIXES) and name not in _DROPPED_NAMES
-        }
-        python_path = os.environ.get("PYTHONPATH")
-        env.update(
-            lambda_variables(
-                function_name=self.function_name,
-                memory_mb=self.memory_mb,
-                region=self.region,
-                code_dir=self.code_dir,
-                handler=self.handler,
-                python_version=_python_version(self.python),
-                log_format=platform.aws_log_format(self.log_format),
-            )
-        )
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (self.code_dir, python_path) if p)
-        env.update(self._env_overrides)
-        env["AWS_LAMBDA_RUNTIME_API"] = api_address
-        return env
-
-
-@functools.lru_cache(maxsize=16)
-def _python_version(python: str) -> str:
-    """major.minor of the interpreter that will run the runtime (asked once, if not ours)."""
-    ours = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    if python == sys.executable:
-        return ours
-    try:
-        out = subprocess.run(
-            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ours
-    return out or ours

@@ -12,10 +12,15 @@ import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
-from lambdaops.local._platform import PlatformOutcome
+from lambdaops.local._invocation import (
+    Invocation,
+    InvocationResult,
+    parse_error,
+    platform_error,
+    text_or_none,
+)
 from lambdaops.local._runtime_http import (
     ERROR_TYPE_HEADER,
     Delivery,
@@ -38,53 +43,6 @@ _FINISHED_MEMORY = 1024
 _PEER_CHECK_S = 0.25
 
 
-@dataclass
-class InvocationResult:
-    """What the platform saw of one invocation: outcome, payload or error, and timings.
-
-    ``error`` is the runtime's parsed error body for "error" and "init_error"; for
-    "timeout" and "crashed" it is the error Lambda itself would report
-    (``Sandbox.Timedout``, ``Runtime.ExitError``).
-    """
-
-    request_id: str
-    status: str  # "success" | "error" | "timeout" | "init_error" | "crashed"
-    payload: bytes | None
-    error: dict[str, Any] | None
-    error_type: str | None
-    delivered_at: float
-    finished_at: float
-    deadline_ms: int
-    #: What Lambda's platform records say of it (set by Environment; None from a bare API).
-    platform: PlatformOutcome | None = None
-
-    @property
-    def duration_ms(self) -> float:
-        """Time the runtime held the event, the figure Lambda bills as Duration."""
-        return (self.finished_at - self.delivered_at) * 1000.0
-
-    def json(self) -> Any:
-        """The response payload decoded as JSON, as a Lambda Invoke caller would read it."""
-        if self.payload is None:
-            raise ValueError(f"invocation {self.request_id} has no payload (status {self.status})")
-        return json.loads(self.payload)
-
-
-@dataclass(eq=False)
-class _Invocation:
-    """Mutable book-keeping for a queued or in-flight event, guarded by the API's lock."""
-
-    request_id: str
-    body: bytes
-    timeout_s: float
-    queued_at: float
-    trace_header: str | None
-    client_context: str | None
-    delivered_at: float | None = None
-    deadline_ms: int = 0
-    result: InvocationResult | None = None
-
-
 class RuntimeAPI(Service):
     """Lambda Runtime API 2018-06-01 for ONE execution environment, HTTP/1.1 on loopback.
 
@@ -102,8 +60,8 @@ class RuntimeAPI(Service):
         self.function_arn = function_arn
         self._bind = (host, port)
         self._cond = threading.Condition()
-        self._queue: deque[_Invocation] = deque()
-        self._inflight: dict[str, _Invocation] = {}
+        self._queue: deque[Invocation] = deque()
+        self._inflight: dict[str, Invocation] = {}
         self._finished: dict[str, None] = {}  # insertion-ordered set of finished ids
         self._init_error: dict[str, Any] | None = None
         self._init_error_type: str | None = None
@@ -240,7 +198,7 @@ class RuntimeAPI(Service):
         if trace_header is not None and ("\r" in trace_header or "\n" in trace_header):
             raise ValueError("trace_header must be a single header line")
         body = event if isinstance(event, bytes) else json.dumps(event).encode()
-        inv = _Invocation(
+        inv = Invocation(
             request_id=request_id or str(uuid.uuid4()),
             body=body,
             timeout_s=timeout_s,
@@ -254,7 +212,7 @@ class RuntimeAPI(Service):
                 self._finish_locked(
                     inv,
                     status,
-                    error=_platform_error(inv, error_type, message),
+                    error=platform_error(inv, error_type, message),
                     error_type=error_type,
                 )
             elif self._init_error is not None:
@@ -272,7 +230,7 @@ class RuntimeAPI(Service):
                     self._finish_locked(
                         inv,
                         "timeout",
-                        error=_platform_error(inv, "Sandbox.Timedout", message),
+                        error=platform_error(inv, "Sandbox.Timedout", message),
                         error_type="Sandbox.Timedout",
                     )
                     break
@@ -290,13 +248,13 @@ class RuntimeAPI(Service):
         self._aborted = (status, error_type, message)
         for inv in [*self._queue, *self._inflight.values()]:
             self._finish_locked(
-                inv, status, error=_platform_error(inv, error_type, message), error_type=error_type
+                inv, status, error=platform_error(inv, error_type, message), error_type=error_type
             )
         self._cond.notify_all()
 
     def _finish_locked(
         self,
-        inv: _Invocation,
+        inv: Invocation,
         status: str,
         *,
         payload: bytes | None = None,
@@ -323,7 +281,7 @@ class RuntimeAPI(Service):
             del self._finished[next(iter(self._finished))]
         self._cond.notify_all()
 
-    def next_event(self, connection: socket.socket) -> _Invocation | None:
+    def next_event(self, connection: socket.socket) -> Invocation | None:
         """Long-poll for the next event; None if stopping or the runtime hung up."""
         with self._cond:
             if self._first_next_at is None:
@@ -381,9 +339,12 @@ class RuntimeAPI(Service):
             if kind == "response":
                 self._finish_locked(inv, "success", payload=body)
             else:
-                error = _parse_error(body, error_type)
+                error = parse_error(body, error_type)
                 self._finish_locked(
-                    inv, "error", error=error, error_type=error_type or _str(error.get("errorType"))
+                    inv,
+                    "error",
+                    error=error,
+                    error_type=error_type or text_or_none(error.get("errorType")),
                 )
             return 202, {"status": "OK"}
 
@@ -391,9 +352,9 @@ class RuntimeAPI(Service):
         with self._cond:
             if self._init_error is not None or self._first_next_at is not None:
                 return 403, api_error("InvalidStateTransition", "init already finished")
-            error = _parse_error(body, error_type)
+            error = parse_error(body, error_type)
             self._init_error = error
-            self._init_error_type = error_type or _str(error.get("errorType"))
+            self._init_error_type = error_type or text_or_none(error.get("errorType"))
             self._init_error_at = time.time()
             for inv in list(self._queue):
                 self._finish_locked(
@@ -401,25 +362,3 @@ class RuntimeAPI(Service):
                 )
             self._cond.notify_all()
             return 202, {"status": "OK"}
-
-
-def _platform_error(inv: _Invocation, error_type: str, message: str) -> dict[str, Any]:
-    return {
-        "errorType": error_type,
-        "errorMessage": f"RequestId: {inv.request_id} Error: {message}",
-    }
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _parse_error(body: bytes, error_type: str | None) -> dict[str, Any]:
-    """The runtime's error body as a dict, tolerating runtimes that post non-JSON."""
-    try:
-        parsed = json.loads(body) if body else {}
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        return parsed
-    return {"errorMessage": body.decode("utf-8", "replace"), "errorType": error_type or "Unknown"}

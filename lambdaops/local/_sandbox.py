@@ -7,15 +7,19 @@ fails the in-flight invocation the moment the process dies, as Lambda does.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from typing import Any, NamedTuple
 
+from lambdaops.local import _platform as platform
 from lambdaops.local import _telemetry
 from lambdaops.local._memory import MemoryWatcher
 from lambdaops.local._runtime_api import RuntimeAPI
@@ -142,6 +146,85 @@ class Sandbox:
             os.killpg(self.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+class InitFailure(NamedTuple):
+    """Why the last init failed, kept to fail the invocation that needed it."""
+
+    status: str  # the platform Status: error or timeout
+    error_type: str | None  # Runtime.ImportModuleError, Runtime.ExitError, ...
+    result_status: str  # InvocationResult.status: init_error, crashed or timeout
+    error: dict[str, Any]  # what the caller gets (RequestId filled in per invocation)
+    reported: bool  # the runtime posted /init/error (rather than dying or hanging)
+    reason: str  # RAPID's words for an exit, for the fault line
+    duration_ms: float = 0.0  # how long the failed init ran
+
+
+def init_failure(
+    sandbox: Sandbox, api: RuntimeAPI, init_timeout_s: float
+) -> tuple[InitFailure, float]:
+    """Why init ended without a GET /next, and when."""
+    init_error = api.init_error
+    if init_error is not None:
+        # awslambdaric exits by itself right after posting /init/error.
+        error_type = api.init_error_type or "Runtime.Unknown"
+        failure = InitFailure("error", error_type, "init_error", init_error, True, "")
+        return failure, api.init_error_at or time.time()
+    if not sandbox.alive:
+        error_type = sandbox.exit_error_type()
+        reason = sandbox.exit_reason()
+        error = {"errorType": error_type, "errorMessage": reason}
+        failure = InitFailure(
+            platform.status_for(error_type), error_type, "crashed", error, False, reason
+        )
+        return failure, sandbox.exited_at or time.time()
+    message = f"Task timed out after {init_timeout_s:.2f} seconds"
+    error = {"errorType": "Sandbox.Timedout", "errorMessage": message}
+    return InitFailure(platform.TIMEOUT, None, "timeout", error, False, message), time.time()
+
+
+# Variables from our own environment that would change how awslambdaric behaves.
+_DROPPED_PREFIXES = ("AWS_LAMBDA_", "_LAMBDA_", "_X_AMZN_TRACE_ID", "_AWS_XRAY")
+_DROPPED_NAMES = frozenset(
+    {"_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_EXECUTION_ENV", "PYTHONPATH"}
+)
+
+
+def child_environment(
+    api_address: str, overrides: Mapping[str, str], **variables: Any
+) -> dict[str, str]:
+    """Lambda's variables (``lambda_variables(**variables)``) over a copy of ours minus anything
+    that would steer awslambdaric, then ``overrides``, then the Runtime API's address."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(_DROPPED_PREFIXES) and name not in _DROPPED_NAMES
+    }
+    python_path = os.environ.get("PYTHONPATH")
+    env.update(lambda_variables(**variables))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (variables["code_dir"], python_path) if p)
+    env.update(overrides)
+    env["AWS_LAMBDA_RUNTIME_API"] = api_address
+    return env
+
+
+@functools.lru_cache(maxsize=16)
+def python_version(python: str) -> str:
+    """major.minor of the interpreter that will run the runtime (asked once, if not ours)."""
+    ours = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if python == sys.executable:
+        return ours
+    try:
+        out = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ours
+    return out or ours
 
 
 def lambda_variables(
