@@ -29,6 +29,7 @@ from lambdaops._scope import (
     join,
     leave,
 )
+from lambdaops._traceheader import trace_header, trace_root
 
 
 class Signal(Protocol):
@@ -116,42 +117,7 @@ class _ProcessEnv:
 
 
 _ENV = _ProcessEnv()
-_TRACE_KEY = os.fsencode("_X_AMZN_TRACE_ID") if os.name != "nt" else "_X_AMZN_TRACE_ID"
-_environ_data: Any = getattr(os.environ, "_data", None)
 _SAMPLED = "Sampled=1"
-
-
-def trace_header() -> str | None:
-    """This invocation's ``_X_AMZN_TRACE_ID`` (the runtime sets it per invocation).
-
-    Reads os.environ's underlying dict: the same data, a tenth of the cost.
-    """
-    if _environ_data is None:  # pragma: no cover - not CPython's os.environ
-        return os.environ.get("_X_AMZN_TRACE_ID")
-    raw = _environ_data.get(_TRACE_KEY)
-    if raw is None:
-        return None
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-
-
-def trace_root(header: str) -> str | None:
-    """The ``Root=`` value, on the fast path when Root comes first (as Lambda sends it)."""
-    if header.startswith("Root="):
-        end = header.find(";")
-        return header[5:] if end < 0 else header[5:end]
-    return parse_trace_header(header).get("Root")
-
-
-def parse_trace_header(raw: str | None) -> dict[str, str]:
-    """``Root=...;Parent=...;Sampled=1`` as a dict; tolerant of junk."""
-    if not raw:
-        return {}
-    out: dict[str, str] = {}
-    for part in raw.split(";"):
-        key, sep, value = part.partition("=")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
 
 
 class Lifecycle:

@@ -11,7 +11,7 @@ import json
 import math
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 #: Marker appended to shortened strings; says how much was cut.
@@ -234,11 +234,15 @@ def iso_timestamp(now: float | None = None) -> str:
     return cached[1] + _MILLIS[ms - second * 1000]
 
 
+def frame_fields(frames: Iterable[traceback.FrameSummary]) -> list[dict[str, Any]]:
+    """Stack frames as the records write them (an exception's, a timed-out handler's)."""
+    return [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames]
+
+
 def exception_fields(exc: BaseException, max_frames: int = 50) -> dict[str, Any]:
     """An exception as structured fields: type, message and stack frames."""
     try:
-        frames = traceback.extract_tb(exc.__traceback__)[-max_frames:]
-        stack = [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames]
+        stack = frame_fields(traceback.extract_tb(exc.__traceback__)[-max_frames:])
     except Exception:
         stack = []
     out: dict[str, Any] = {

@@ -1,16 +1,12 @@
 """X-Ray subsegments for a handler and the code it calls, nearly free when unsampled.
 
 ``from lambdaops import trace`` gives ``@trace.capture``, ``trace.subsegment()``,
-``trace.annotate()`` and ``trace.metadata()``; :class:`TraceSignal` plugs the
-handler's own subsegment into the invocation lifecycle.
-
-The sampling decision is Lambda's, carried by ``_X_AMZN_TRACE_ID``, and is read
-once per invocation by :class:`TraceSignal`. ``_active`` counts the sampled
-invocations in flight: while it is zero (unsampled, ``LAMBDAOPS_TRACE=false``,
-outside Lambda) every wrapper here is one global read and a plain call, and the
-X-Ray SDK is never imported. The SDK-backed half lives in :mod:`lambdaops._xray`,
-loaded on the first sampled invocation. Nothing here may fail a handler:
-tracing failures are contained and reported once.
+``trace.annotate()`` and ``trace.metadata()``; :class:`TraceSignal` opens the
+handler's own subsegment. Lambda decides sampling (``_X_AMZN_TRACE_ID``);
+``_active`` counts the sampled invocations in flight, and while it is zero every
+wrapper here is one global read and a plain call. The SDK-backed half,
+:mod:`lambdaops._xray`, loads on the first sampled invocation. Nothing here may
+fail a handler: tracing failures are contained and reported once.
 """
 
 from __future__ import annotations
@@ -32,11 +28,11 @@ from lambdaops._report import internal_error
 
 if TYPE_CHECKING:
     from lambdaops._scope import Invocation
+    from lambdaops._xray import Opened
 
 __all__ = ["Subsegment", "SubsegmentScope", "Trace", "TraceSignal", "trace"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-Opened = tuple[Any, Any]  # (lambdaops._xray.Span or an SDK subsegment, context token)
 
 #: Sampled invocations in flight; zero means every wrapper is a plain call.
 _active = 0
@@ -44,8 +40,6 @@ _active_lock = threading.Lock()
 #: lambdaops._xray once a sampled invocation has needed it.
 _xray: Any = None
 _unavailable = False
-#: What X-Ray allows in annotation keys (spelled out: ``import string`` costs ~0.4 ms).
-_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def _load() -> Any:
@@ -122,14 +116,6 @@ class TraceSignal:
 
 
 # -- subsegments ------------------------------------------------------------------
-def _annotation_key(key: object) -> str:
-    """X-Ray indexes keys of letters, digits and ``_`` only; others become ``_``."""
-    text = str(key)
-    if all(c in _KEY_CHARS for c in text):
-        return text
-    return "".join(c if c in _KEY_CHARS else "_" for c in text)
-
-
 class Subsegment:
     """A subsegment to annotate; every method does nothing when it is not sampled."""
 
@@ -175,7 +161,7 @@ class Subsegment:
         try:
             if not isinstance(value, (str, int, float, bool)):
                 value = str(value)
-            entity.put_annotation(_annotation_key(key), value)
+            entity.put_annotation(_xray.annotation_key(key), value)
         except Exception as exc:
             internal_error("trace.annotate", exc)
 
@@ -185,7 +171,7 @@ class Subsegment:
         if entity is None:
             return
         try:
-            entity.put_metadata(str(key), value, namespace or _xray.settings()[2])
+            entity.put_metadata(str(key), value, namespace or _xray.settings().namespace)
         except Exception as exc:
             internal_error("trace.metadata", exc)
 
@@ -197,61 +183,6 @@ class Subsegment:
 
 
 _NOOP = Subsegment()
-
-
-def _open(name: str, namespace: str = "local") -> Opened | None:
-    try:
-        opened: Opened | None = _xray.open_subsegment(name, namespace)
-        return opened
-    except Exception as exc:
-        internal_error("trace.subsegment", exc)
-        return None
-
-
-def _close(
-    opened: Opened,
-    opts: _Options | None = None,
-    result: Any = None,
-    error: BaseException | None = None,
-) -> None:
-    """Record the outcome on the subsegment, close it and send what is finished.
-
-    ``opts`` (of ``@trace.capture``) says which metadata to record; without it,
-    only the fault and its cause.
-    """
-    sub, token = opened
-    xray = _xray
-    try:
-        if error is not None or (opts is not None and result is not None):
-            want_response, want_error, namespace = xray.settings()
-            if error is not None:
-                meta_key = None
-                if opts is not None and (opts.error if opts.error is not None else want_error):
-                    meta_key = opts.error_key
-                xray.record_error(sub, error, meta_key, namespace)
-            elif opts.response if opts.response is not None else want_response:  # type: ignore[union-attr]
-                sub.put_metadata(opts.response_key, result, namespace)  # type: ignore[union-attr]
-    except Exception as exc:
-        internal_error("trace.record", exc)
-    try:
-        xray.close_subsegment(sub, token)
-    except Exception as exc:
-        internal_error("trace.close", exc)
-
-
-def _push(sub: Any) -> Any:
-    try:
-        return _xray.push(sub)
-    except Exception as exc:
-        internal_error("trace.generator", exc)
-        return None
-
-
-def _pop(sub: Any, token: Any) -> None:
-    try:
-        _xray.pop(token, sub)
-    except Exception as exc:
-        internal_error("trace.generator", exc)
 
 
 class SubsegmentScope:
@@ -267,8 +198,8 @@ class SubsegmentScope:
     def __enter__(self) -> Subsegment:
         if self._name is None:
             return _NOOP
-        opened = self._opened = _open(self._name, self._namespace)
-        return _NOOP if opened is None else Subsegment(opened[0])
+        opened = self._opened = _xray.start(self._name, self._namespace)
+        return _NOOP if opened is None else Subsegment(opened.sub)
 
     def __exit__(
         self,
@@ -279,7 +210,7 @@ class SubsegmentScope:
         opened = self._opened
         if opened is not None:
             self._opened = None
-            _close(opened, error=exc)
+            _xray.finish(opened.sub, opened.token, error=exc)
 
     async def __aenter__(self) -> Subsegment:
         return self.__enter__()
@@ -308,110 +239,6 @@ class _Options:
         self.error = error
 
 
-def _call(
-    wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], opts: _Options
-) -> Any:
-    opened = _open(opts.name)
-    if opened is None:
-        return wrapped(*args, **kwargs)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException as exc:
-        _close(opened, opts, error=exc)
-        raise
-    _close(opened, opts, result=result)
-    return result
-
-
-async def _call_async(
-    wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], opts: _Options
-) -> Any:
-    # Opened when the coroutine runs, in the task that runs it: gathered calls get
-    # their own context, so their subsegments are siblings, not nested in each other.
-    opened = _open(opts.name)
-    if opened is None:
-        return await wrapped(*args, **kwargs)
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        _close(opened, opts, error=exc)
-        raise
-    _close(opened, opts, result=result)
-    return result
-
-
-def _generate(gen: Generator[Any, Any, Any], opts: _Options) -> Generator[Any, Any, Any]:
-    """Delegate to ``gen``; its subsegment is current only while ``gen`` itself runs.
-
-    The subsegment spans first ``next()`` to exhaustion, but work the consumer
-    does between items does not nest under it.
-    """
-    opened = _open(opts.name)
-    if opened is None:
-        return (yield from gen)
-    sub, token = opened
-    sent: Any = None
-    thrown: BaseException | None = None
-    try:
-        while True:
-            try:
-                item = gen.send(sent) if thrown is None else gen.throw(thrown)
-            finally:
-                thrown = None
-                _pop(sub, token)
-            try:
-                sent = yield item
-            except GeneratorExit:
-                gen.close()
-                raise
-            except BaseException as exc:
-                thrown = exc
-            token = _push(sub)
-    except StopIteration as stop:
-        _close((sub, None))
-        return stop.value
-    except BaseException as exc:
-        _close((sub, None), opts, error=exc)
-        raise
-
-
-async def _generate_async(
-    agen: AsyncGenerator[Any, Any], opts: _Options
-) -> AsyncGenerator[Any, Any]:
-    """:func:`_generate` for ``async def`` generators."""
-    opened = _open(opts.name)
-    sub, token = opened if opened is not None else (None, None)
-    sent: Any = None
-    thrown: BaseException | None = None
-    try:
-        while True:
-            try:
-                if thrown is None:
-                    item = await agen.asend(sent)
-                else:
-                    item = await agen.athrow(thrown)
-            finally:
-                thrown = None
-                if sub is not None:
-                    _pop(sub, token)
-            try:
-                sent = yield item
-            except GeneratorExit:
-                await agen.aclose()
-                raise
-            except BaseException as exc:
-                thrown = exc
-            if sub is not None:
-                token = _push(sub)
-    except StopAsyncIteration:
-        if sub is not None:
-            _close((sub, None))
-    except BaseException as exc:
-        if sub is not None:
-            _close((sub, None), opts, error=exc)
-        raise
-
-
 def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
     """A wrapper of ``func``'s own kind that starts with a one-global check.
 
@@ -419,15 +246,17 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
     ~0.5 µs, a closure ~0.1 µs, and ``functools.update_wrapper`` keeps name,
     docstring and signature (through ``__wrapped__``). Each wrapper is a
     ``def``, ``async def`` or generator like ``func``, so ``@instrument`` and
-    ``inspect`` see the right kind. Async generators cannot delegate natively
-    (no ``yield from``), so for them wrapt returns the generator untouched.
+    ``inspect`` see the right kind. Async generators are the exception: an
+    ``async def`` wrapper cannot delegate (no ``yield from``) and would re-yield
+    every item, so theirs is a ``wrapt.FunctionWrapper`` (``inspect`` sees an async
+    generator function) returning the generator itself, wrapped only when sampled.
     """
     if is_coroutine_function(func):
 
         async def coroutine(*args: Any, **kwargs: Any) -> Any:
             if not _active:
                 return await func(*args, **kwargs)
-            return await _call_async(func, args, kwargs, opts)
+            return await _xray.call_async(func, args, kwargs, opts)
 
         wrapper: Callable[..., Any] = coroutine
     elif is_async_generator_function(func):
@@ -440,7 +269,7 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
         ) -> AsyncGenerator[Any, Any]:
             if not _active:
                 return wrapped(*args, **kwargs)  # type: ignore[no-any-return]
-            return _generate_async(wrapped(*args, **kwargs), opts)
+            return _xray.generate_async(wrapped(*args, **kwargs), opts)  # type: ignore[no-any-return]
 
         import wrapt  # only here: async generators are rare, and wrapt costs ~2 ms of import
 
@@ -450,7 +279,7 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
         def generator(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
             if not _active:
                 return (yield from func(*args, **kwargs))
-            return (yield from _generate(func(*args, **kwargs), opts))
+            return (yield from _xray.generate(func(*args, **kwargs), opts))
 
         wrapper = generator
     else:
@@ -458,7 +287,7 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
         def function(*args: Any, **kwargs: Any) -> Any:
             if not _active:
                 return func(*args, **kwargs)
-            return _call(func, args, kwargs, opts)
+            return _xray.call(func, args, kwargs, opts)
 
         wrapper = function
     functools.update_wrapper(wrapper, func)

@@ -24,6 +24,7 @@ from typing import Any
 
 from lambdaops import _output, _scope
 from lambdaops._config import Config
+from lambdaops._render import frame_fields
 from lambdaops._report import internal_error
 from lambdaops._scope import Invocation, _in_flight
 
@@ -139,8 +140,7 @@ def handler_stack(thread_id: int) -> list[dict[str, Any]]:
     frame = sys._current_frames().get(thread_id)
     if frame is None:
         return []
-    frames = traceback.extract_stack(frame)[-_MAX_FRAMES:]
-    return [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames]
+    return frame_fields(traceback.extract_stack(frame)[-_MAX_FRAMES:])
 
 
 def fire(inv: Invocation) -> None:

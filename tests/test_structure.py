@@ -19,10 +19,7 @@ PACKAGE = Path(lambdaops.__file__).resolve().parent
 
 #: Circles another part of issue 14 is removing, each by the one edge that closes it.
 #: Remove an entry once its edge is gone (test_known_circles_are_gone then passes).
-KNOWN = {
-    # _lifecycle -> _trace -> _xray -> _lifecycle: the trace-header helpers move down
-    ("lambdaops._xray", "lambdaops._lifecycle"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _module_name(path: Path) -> str:
@@ -151,7 +148,6 @@ def test_the_cli_and_logger_circles_are_gone(graph: dict[str, set[str]]) -> None
     assert "lambdaops._logger" not in graph["lambdaops._stdlib"]
 
 
-@pytest.mark.xfail(reason="issue 14: the _lifecycle/_xray circle is another part's")
 def test_known_circles_are_gone(graph: dict[str, set[str]]) -> None:
     assert [edge for edge in sorted(KNOWN) if edge[1] in graph[edge[0]]] == []
     assert circles(graph) == []

@@ -660,7 +660,7 @@ def test_written_documents_are_the_documents(lam: Lambda) -> None:
     """What :func:`write_span` writes is :func:`span_doc` (and valid), whatever the tree holds."""
     import datetime
 
-    from lambdaops import _xray
+    from lambdaops._xray import _emitter, _span, _writer
 
     spans: list[Any] = []
 
@@ -687,15 +687,15 @@ def test_written_documents_are_the_documents(lam: Lambda) -> None:
     assert named["left open"]["in_progress"] is True
     assert named["## fails"]["cause"]["exceptions"][0]["type"] == "KeyError"
     [span] = spans
-    written = json.loads(_xray.write_span(span))
+    written = json.loads(_writer.write_span(span))
     assert document_problems(written) == []
-    expected = json.loads(_xray._encode(_xray.span_doc(span)))
+    expected = json.loads(_writer._encode(_span.span_doc(span)))
     assert _rounded(written) == _rounded(expected)
     # A NaN cannot be written directly; the document path names it and still sends.
     span.metadata["svc"]["nan"] = float("nan")
     with pytest.raises(ValueError, match=r"^Out of range float values are not JSON compliant"):
-        _xray.write_span(span)
-    _xray.emitter.send_span(span)
+        _writer.write_span(span)
+    _emitter.emitter.send_span(span)
     lam.daemon.wait_for(lambda docs: any("nan" in json.dumps(d) for d in docs))
     assert lam.daemon.malformed == 0
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import lambdaops
+from lambdaops._traceheader import parse_trace_header, trace_root
 from lambdaops.local._environment import Environment
 from lambdaops.local._runtime_api import InvocationResult
 from lambdaops.local._service import Service
@@ -59,11 +60,11 @@ class LocalResult:
 
     @property
     def sampled(self) -> bool:
-        return self.trace_header.endswith("Sampled=1")
+        return parse_trace_header(self.trace_header).get("Sampled") == "1"
 
     @property
     def trace_id(self) -> str:
-        return self.trace_header.split(";")[0][len("Root=") :]
+        return trace_root(self.trace_header) or ""
 
     def report_line(self) -> str:
         """Lambda's ``REPORT`` line (or ``platform.report`` record) for this invocation."""
