@@ -218,7 +218,7 @@ def test_bind_unbind_new(lambdaops_capture: Capture) -> None:
     bound.unbind("region").info("two")
     bound.new(only="this").info("three")
     bound.try_unbind("nope").info("four")
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"^'nope'$"):
         bound.unbind("nope")
     one, two, three, four = lambdaops_capture.logs
     assert (one["tenant"], one["region"]) == ("acme", "eu")

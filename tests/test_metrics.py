@@ -142,7 +142,7 @@ def test_metrics_flushed_when_the_handler_raises(lambdaops_capture: Capture) -> 
         metrics.add("BeforeFailure", 5)
         raise RuntimeError("boom")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"^boom$"):
         handler({}, LambdaContext())
     (doc,) = emf_docs(lambdaops_capture.lines)
     assert doc["outcome"] == "error" and doc["BeforeFailure"] == 5

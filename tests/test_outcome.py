@@ -71,7 +71,7 @@ def test_error_record_and_exception_passes(lambdaops_capture: Capture) -> None:
     def handler(event: Any, context: Any) -> None:
         raise KeyError("missing-thing")
 
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"^'missing-thing'$"):
         handler({}, LambdaContext())
     (rec,) = outcomes(lambdaops_capture)
     assert rec["outcome"] == "error"
