@@ -2,10 +2,12 @@
 
 Each invocation goes through lambdaops' local Runtime API to a real
 awslambdaric process, exactly as Lambda would drive it: a cold start, warm
-invocations, a failure, a response the runtime cannot serialize, a retried
-request, an SQS batch with partial failures, a crash (the process exits: no
-outcome record, only Lambda's), a timeout (the watchdog writes the record
-before the environment is killed), and a second execution environment. Then
+invocations, a failure, a response the runtime cannot serialize, an
+asynchronous EventBridge event that fails and is retried as Lambda retries it
+(the same event under the same request id, so its second record says
+``attempt: 2``), an SQS batch with partial failures, a crash (the process
+exits: no outcome record, only Lambda's), a timeout (the watchdog writes the
+record before the environment is killed), and a second execution environment. Then
 ``lambdaops report`` reads the log the run wrote, and its figures are put
 beside Lambda's own count — what the platform returned for each invocation.
 The demo exits 1 if the two disagree.
@@ -46,34 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (code / "app.py").exists():
         print(f"lambdaops demo: no app.py in {code}", file=sys.stderr)
         return 2
-    events = code / "events"
-    order, bad, unserializable, crash, slow, batch = (
-        _load(events / name)
-        for name in (
-            "order.json",
-            "bad-order.json",
-            "unserializable-order.json",
-            "crash-order.json",
-            "slow-order.json",
-            "sqs-batch.json",
-        )
-    )
-    retried = str(uuid.uuid4())
-    plan: list[tuple[str, Any, dict[str, Any]]] = [
-        ("cold start", order, {"sampled": True}),
-        ("warm", order, {}),
-        ("warm", order, {}),
-        ("failure", bad, {}),
-        ("marshal error", unserializable, {}),
-        ("retried request, attempt 1", bad, {"request_id": retried}),
-        ("retried request, attempt 2", order, {"request_id": retried}),
-        ("SQS batch, 2 of 5 fail", batch, {}),
-        ("crash", crash, {}),
-        ("cold start after the crash", order, {}),
-        ("timeout", slow, {}),
-        ("cold start after the timeout", order, {}),
-        ("second environment", order, {"environment": 1, "sampled": True}),
-    ]
+    steps = plan(code / "events")
     seed = code / "seed.json"
     log_path = Path(args.log)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             log_format=args.log_format,
         ) as runner,
     ):
-        for n, (label, event, options) in enumerate(plan, start=1):
+        for n, (label, event, options) in enumerate(steps, start=1):
             printer.out(f"\n#{n} {label}", style="bold")
             local = runner.invoke(event, label=label, **options)
             results.append(local)
@@ -116,6 +91,43 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     printer.out("The report agrees with Lambda.", style="green")
     return 0
+
+
+def plan(events: Path) -> list[tuple[str, Any, dict[str, Any]]]:
+    """The run: (label, event, options for ``LocalRunner.invoke``) per invocation.
+
+    The retried event is the one Lambda retries by itself: an asynchronous invocation
+    (EventBridge) whose handler raised, sent again unchanged under the same request id to
+    the same environment, whose outcome signal then counts it as attempt 2.
+    """
+    order, bad, unserializable, placed, crash, slow, batch = (
+        _load(events / name)
+        for name in (
+            "order.json",
+            "bad-order.json",
+            "unserializable-order.json",
+            "order-placed.json",
+            "crash-order.json",
+            "slow-order.json",
+            "sqs-batch.json",
+        )
+    )
+    retried = str(uuid.uuid4())
+    return [
+        ("cold start", order, {"sampled": True}),
+        ("warm", order, {}),
+        ("warm", order, {}),
+        ("failure", bad, {}),
+        ("marshal error", unserializable, {}),
+        ("EventBridge event, attempt 1 (inventory down)", placed, {"request_id": retried}),
+        ("Lambda's retry: the same event and request id", placed, {"request_id": retried}),
+        ("SQS batch, 2 of 5 fail", batch, {}),
+        ("crash", crash, {}),
+        ("cold start after the crash", order, {}),
+        ("timeout", slow, {}),
+        ("cold start after the timeout", order, {}),
+        ("second environment", order, {"environment": 1, "sampled": True}),
+    ]
 
 
 def lambda_count(results: Sequence[LocalResult]) -> dict[str, Any]:

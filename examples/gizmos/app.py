@@ -3,8 +3,9 @@
 An order carries some gizmos; the function checks stock with the inventory
 service, charges the payment provider with an API key kept as a SecureString
 in Parameter Store (injected as ``context.params.payment_key``), and counts
-the gizmos it shipped. It accepts an order from API Gateway, a direct
-invocation, or an SQS batch (reporting partial failures).
+the gizmos it shipped. It accepts an order from API Gateway, an EventBridge
+``OrderPlaced`` event, a direct invocation, or an SQS batch (reporting partial
+failures).
 """
 
 from __future__ import annotations
@@ -25,11 +26,23 @@ class OrderError(ValueError):
     """An order that cannot be shipped."""
 
 
+class InventoryUnavailable(RuntimeError):
+    """A transient failure: the same order goes through when Lambda retries it."""
+
+
+#: ``flaky`` orders this process has failed once: the inventory service answers the retry.
+_failed_once: set[Any] = set()
+
+
 @trace.capture
 def check_inventory(order: dict[str, Any]) -> None:
-    """Stands for a downstream call; ``slow`` orders hang, as inventory sometimes does."""
+    """Stands for a downstream call; ``slow`` orders hang, as inventory sometimes does, and
+    ``flaky`` ones fail the first time, so ``make demo`` shows Lambda retrying an event."""
     if order.get("slow"):
         time.sleep(30)
+    if order.get("flaky") and order.get("id") not in _failed_once:
+        _failed_once.add(order.get("id"))
+        raise InventoryUnavailable(f"inventory did not answer for order {order.get('id')}")
     time.sleep(0.002)
 
 
@@ -53,7 +66,8 @@ def ship(order: dict[str, Any], api_key: str) -> int:
 
 @instrument(service="gizmos", namespace="Gizmos", params={"payment_key": "/gizmos/payment-api-key"})
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Process the orders of an API Gateway request, a direct invocation or an SQS batch."""
+    """Process the orders of an API Gateway request, an EventBridge event, a direct
+    invocation or an SQS batch."""
     api_key = context.params.payment_key
     if "Records" in event:
         failures = []
@@ -65,7 +79,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
     body = event.get("body")
-    order = json.loads(body) if isinstance(body, str) else event
+    if isinstance(body, str):
+        order = json.loads(body)
+    elif "detail-type" in event:
+        order = event["detail"]
+    else:
+        order = event
     if "simulate" in order:  # make demo's crash and marshal error (faults.py)
         return simulate(order["simulate"])
     shipped = ship(order, api_key)
