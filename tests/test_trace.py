@@ -110,6 +110,42 @@ def warnings(text: str) -> list[dict[str, Any]]:
     ]
 
 
+# -- the trace header ----------------------------------------------------------------------
+LAMBDA_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+def test_the_trace_header_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lambdaops._traceheader import trace_header
+
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", LAMBDA_HEADER)
+    assert trace_header() == LAMBDA_HEADER
+    monkeypatch.delenv("_X_AMZN_TRACE_ID")
+    assert trace_header() is None
+
+
+def test_the_trace_header_parsers_agree_on_every_shape() -> None:
+    from lambdaops._traceheader import parse_trace_header, sampled_ids, trace_root
+
+    root, parent = "1-5759e988-bd862e3fe1be46a994272793", "53995c3f42cd8ad8"
+    assert parse_trace_header(LAMBDA_HEADER) == {"Root": root, "Parent": parent, "Sampled": "1"}
+    assert parse_trace_header("Root=r;junk; Sampled = 1 ;Parent=p=q") == {
+        "Root": "r",
+        "Sampled": "1",
+        "Parent": "p=q",
+    }
+    assert parse_trace_header(None) == parse_trace_header("") == {}
+    assert trace_root(LAMBDA_HEADER) == root
+    assert trace_root("Root=r") == "r"
+    assert trace_root("Parent=p; Root = r ;Sampled=1") == "r"
+    assert trace_root("Parent=p") is None
+    assert sampled_ids(LAMBDA_HEADER) == (root, parent)
+    assert sampled_ids("Sampled=1;Parent=p;Root=r;Lineage=a:1") == ("r", "p")  # the slow path
+    assert sampled_ids(" Root=r; Parent=p; Sampled=1") == ("r", "p")
+    assert sampled_ids(LAMBDA_HEADER.replace("Sampled=1", "Sampled=0")) is None
+    assert sampled_ids("Root=r;Parent=;Sampled=1") is None
+    assert sampled_ids("Root=r;Sampled=1") is None
+
+
 # -- import cost and the unsampled path ---------------------------------------------------
 def test_import_and_unsampled_invocations_never_load_the_sdk(tmp_path: Path) -> None:
     code = """

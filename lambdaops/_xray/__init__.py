@@ -18,7 +18,7 @@ from aws_xray_sdk.core.streaming.default_streaming import DefaultStreaming
 
 from lambdaops._traceheader import sampled_ids
 from lambdaops._xray._capture import call, call_async, finish, generate, generate_async, start
-from lambdaops._xray._context import BATCH, Stack, Streaming, context, send
+from lambdaops._xray._context import BATCH, Stack, Streaming, context, new, send
 from lambdaops._xray._emitter import emitter
 from lambdaops._xray._invocation import InvocationTrace, Profile, Settings
 from lambdaops._xray._span import Span, annotation_key, materialize, sdk_entity
@@ -98,7 +98,7 @@ def begin(profile: Profile, header: str, cold_start: bool) -> InvocationTrace | 
     span = inv.span = Span(inv, profile.span_name, "local", inv.parent)
     base = inv.annotations = profile.annotations[cold_start]
     span.annotations = base.fields.copy()
-    inv.stack = Stack(inv, (span,))
+    inv.stack = new(Stack, (inv, (span,)))
     inv.token = context.entities.set(inv.stack)
     context.invocation = inv
     return inv

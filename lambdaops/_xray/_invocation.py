@@ -45,6 +45,9 @@ class Settings(NamedTuple):
     namespace: str
 
 
+_NONE = Annotations({}, "{}")
+
+
 class Profile:
     """What does not change between one handler's sampled invocations, worked out once."""
 
@@ -108,7 +111,7 @@ class InvocationTrace:
         self.root_json: str = _esc(root)
         #: As written between quotes (a header's junk escaped; Lambda's are 16 hex digits).
         self.parent: str = parent if parent.isalnum() and parent.isascii() else _esc(parent)[1:-1]
-        self.annotations = Annotations({}, "{}")
+        self.annotations = _NONE  # set by ``begin``
         #: Lambda's function segment as an SDK object, made only if the SDK needs it.
         self.facade: Any = None
         #: Subsegments in the tree since it was last streamed.

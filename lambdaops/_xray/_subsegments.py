@@ -10,7 +10,7 @@ from aws_xray_sdk.core import xray_recorder
 from aws_xray_sdk.core.models.subsegment import Subsegment
 
 from lambdaops._render import exception_fields
-from lambdaops._xray._context import BATCH, Stack, context, flush, send
+from lambdaops._xray._context import BATCH, Stack, context, flush, new, send
 from lambdaops._xray._invocation import Settings, _names, clean_name
 from lambdaops._xray._span import Span, is_subsegment
 
@@ -56,7 +56,8 @@ def open_subsegment(name: str, namespace: str = "local") -> Opened | None:
         span = Span(inv, name, namespace, parent.id)
         parent.subsegments.append(span)
         inv.count += 1
-        return Opened(span, context.entities.set(Stack(stack.owner, (*stack.open, span))))
+        token = context.entities.set(new(Stack, (stack.owner, (*stack.open, span))))
+        return new(Opened, (span, token))
     if not parent.sampled:
         return None
     ours = context.invocation
@@ -65,7 +66,8 @@ def open_subsegment(name: str, namespace: str = "local") -> Opened | None:
         span = Span(ours, name, namespace, parent.id)
         parent.add_subsegment(span)
         ours.count += 1
-        return Opened(span, context.entities.set(Stack(stack.owner, (*stack.open, span))))
+        token = context.entities.set(new(Stack, (stack.owner, (*stack.open, span))))
+        return new(Opened, (span, token))
     sub = Subsegment(name, namespace, stack.owner)  # outside our invocations: the SDK's own
     parent.add_subsegment(sub)
     return Opened(sub, context.entities.set(Stack(stack.owner, (*stack.open, sub))))
@@ -105,7 +107,7 @@ def unwind(sub: Any, token: Token[Stack] | None) -> None:
 def push(sub: Any) -> Token[Stack]:
     """Make an open subsegment current again (a generator resuming)."""
     if type(sub) is Span:
-        return context.entities.set(Stack(sub.inv, (sub,)))
+        return context.entities.set(new(Stack, (sub.inv, (sub,))))
     stack = context.current()[1]
     if stack.owner is not sub.parent_segment:
         stack = Stack(sub.parent_segment, ())
