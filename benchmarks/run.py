@@ -3,9 +3,13 @@
 Run: ``make bench`` (``make bench QUICK=1`` for the short CI version), or
 ``python benchmarks/run.py [--quick] [--out DIR] [--gate]``. Writes
 ``results.json``, ``benchmarks.md`` and ``benchmarks.png`` to ``--out``
-(default ``docs/``). With ``--gate`` it exits 1 when lambdaops' warm overhead
-(all signals, unsampled) is not below Powertools' full stack in the same run
-— a ratio, never an absolute time, so a slow machine cannot fail it.
+(default ``docs/``) and prints the README's performance table
+(``benchmarks/readme_table.py``; ``tests/test_figures.py`` checks the README
+against results.json). ``--render`` measures nothing: it rewrites
+``benchmarks.md`` from the ``results.json`` already in ``--out``. With
+``--gate`` it exits 1 when lambdaops' warm overhead (all signals, unsampled)
+is not below Powertools' full stack in the same run — a ratio, never an
+absolute time, so a slow machine cannot fail it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import cold  # noqa: E402
+import readme_table  # noqa: E402
 from _harness import measure, overheads, precompile  # noqa: E402
 from trace_bench import start_drain  # noqa: E402
 
@@ -297,8 +302,15 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [f"| {k} | {v} |" for k, v in results["rss"].items()]
     lines += ["", "| import lambdaops: slowest modules (after awslambdaric) | ms |", "|---|---:|"]
     lines += [f"| {m} | {ms:.1f} |" for m, ms in results["imports"]]
-    if results.get("layer"):
-        lines += ["", f"Layer zip: {results['layer']}"]
+    layer = results.get("layer")
+    if layer and "bytes" in layer:
+        lines += [
+            "",
+            f"Layer zip (`lambdaops layer build --python {layer['python']}`): "
+            f"{layer['bytes']:,} bytes ({layer['bytes'] / 1024:.1f} KiB).",
+        ]
+    elif layer:
+        lines += ["", f"Layer zip: not built ({layer.get('error')})."]
     return "\n".join(lines) + "\n"
 
 
@@ -307,9 +319,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer rounds and samples")
     parser.add_argument("--out", default=str(HERE.parent / "docs"), help="output directory")
     parser.add_argument("--gate", action="store_true", help="fail unless lambdaops < Powertools")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite benchmarks.md from results.json"
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        results = json.loads((out / "results.json").read_text())
+        (out / "benchmarks.md").write_text(markdown(results))
+        print(readme_table.table(results))
+        return 0
     started = time.time()
     precompile()
     results: dict[str, Any] = {
@@ -336,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     print(md)
+    print("README.md's performance table (python benchmarks/readme_table.py):\n")
+    print(readme_table.table(results))
     if args.gate:
         over = results["warm"]["overhead_us"]
         if not over[ALL] < over[PT]:

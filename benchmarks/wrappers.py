@@ -5,6 +5,8 @@ handler with a wrapper that only calls through, in the shape ``@instrument`` use
 ``FunctionWrapper`` calling ``wrapper(wrapped, instance, args, kwargs)``, and a plain
 function doing the same call. The difference is why ``@instrument`` gives handler
 functions a plain wrapper and keeps wrapt for methods, where its binding is needed.
+The last row is ``@trace.capture`` on a function called outside a sampled invocation
+(what the README's Tracing section quotes).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import wrapt
 
+    from lambdaops import trace
+
     bare = scenarios.bare()
 
     def plain(*args: Any, **kwargs: Any) -> Any:
@@ -41,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "bare": bare,
         "wrapt FunctionWrapper": wrapt.FunctionWrapper(bare, _call_through),
         "plain function": plain,
+        "@trace.capture, not sampled": trace.capture(bare),
     }
     results = measure(
         {name: scenarios.invoker(h) for name, h in handlers.items()},
