@@ -5,6 +5,8 @@ N fresh interpreters of ``from lambdaops import params`` (and then ``ParamsSigna
 handler with ``@instrument(params=...)`` loads) after awslambdaric's bootstrap and
 ``import lambdaops``. The read figures are per call, medians of rounds, against a fake
 client that has answered once (no boto3, no network): a read served from the cache.
+The masking figures are per line of ~300 bytes holding no secret, with 3 and then 10
+secrets registered (every line lambdaops writes pays it once a secret is loaded).
 docs/parameters.md and lambdaops/__init__.py quote them.
 """
 
@@ -82,6 +84,32 @@ def read_ns(rounds: int, number: int = 100_000) -> dict[str, float]:
     }
 
 
+_LINE = (
+    '{"timestamp":"2026-11-26T11:27:56.488Z","level":"INFO","message":"order shipped",'
+    '"service":"gizmos","request_id":"8f5c2e1a-0000-4000-8000-000000000001",'
+    '"function_name":"gizmos","cold_start":false,"correlation_id":"order-42","gizmos":3}'
+)
+
+
+def mask_ns(rounds: int, number: int = 100_000) -> dict[int, float]:
+    """Nanoseconds ``_redact.redact`` takes for one line, by how many secrets are registered."""
+    from lambdaops import _redact
+
+    out = {}
+    try:
+        for count in (3, 10):
+            _redact.clear()
+            for n in range(count):
+                _redact.register(f"benchmark-secret-{n:02d}-value", min_length=0)
+            out[count] = statistics.median(
+                timeit.timeit(lambda: _redact.redact(_LINE), number=number) / number * 1e9
+                for _ in range(rounds)
+            )
+    finally:
+        _redact.clear()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=21, help="fresh processes / read rounds")
@@ -95,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| then `ParamsSignal` (`@instrument(params=...)`) | {signal_ms:.2f} ms |")
     for label, ns in read_ns(args.runs).items():
         print(f"| cached `{label}` | {ns / 1000:.2f} µs |")
+    for count, ns in mask_ns(args.runs).items():
+        print(f"| masking a line, {count} secrets registered | {ns / 1000:.2f} µs |")
     return 0
 
 

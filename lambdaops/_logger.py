@@ -4,8 +4,9 @@ The pipeline follows structlog's processor protocol — each processor is
 ``processor(logger, method_name, event_dict) -> event_dict`` and may raise
 ``DropEvent`` — so structlog's own processors plug in through the
 ``processors`` option. It is not built on structlog's classes because
-importing structlog costs ~35 ms of cold start (see the README); the steps
-that run on every line are inlined here instead.
+importing structlog costs tens of milliseconds of cold start (the README's
+dependency table, ``python benchmarks/imports.py``); the steps that run on
+every line are inlined here instead.
 """
 
 from __future__ import annotations

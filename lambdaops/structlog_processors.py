@@ -1,10 +1,10 @@
 """For functions that already log with structlog: lambdaops' invocation fields as a processor.
 
 lambdaops' own logger follows structlog's processor protocol without importing
-structlog (its import costs ~80 ms of cold start). Teams that keep structlog add
-:func:`add_invocation_fields` to their processor chain and get the same
-``request_id``, ``cold_start``, ``xray_trace_id``, ``correlation_id`` ... on
-every line, from the same invocation lifecycle::
+structlog (its import cost: the README's dependency table, ``benchmarks/imports.py``).
+Teams that keep structlog add :func:`add_invocation_fields` to their processor chain
+and get the same ``request_id``, ``cold_start``, ``xray_trace_id``, ``correlation_id``
+... on every line, from the same invocation lifecycle::
 
     structlog.configure(processors=[
         add_invocation_fields,
