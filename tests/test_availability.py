@@ -40,7 +40,7 @@ HTTP_V2 = {
 }
 
 
-# How awslambdaric's bootstrap.py calls a handler, by name (what _runtime recognises).
+# How awslambdaric's bootstrap.py calls a handler, by name (what _response.entry recognises).
 RUNTIME_CALL = "def handle_event_request(h, e, c):\n    return h(e, c)\n"
 
 
