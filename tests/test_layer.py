@@ -186,6 +186,24 @@ def test_summary_names_size_and_biggest_contributors(
     assert f"bytecode: compiled by Python {HOST}." in layer.format_summary(builds["compiled"])
 
 
+@pytest.mark.parametrize("python", ["3.14"])  # 3.12 and this Python: the builds fixture
+@pytest.mark.parametrize(
+    ("arch", "platform"), [("x86_64", "x86_64"), ("arm64", "aarch64")], ids=["x86_64", "arm64"]
+)
+def test_every_lambda_python_gets_its_own_wheels(
+    tmp_path: Path, python: str, arch: str, platform: str
+) -> None:
+    """Lambda's Python runtimes, 3.14 the newest (no interpreter here for its bytecode): the
+    compiled extension must be the one that runtime's CPython loads."""
+    built = layer.build(tmp_path / "l.zip", python=python, arch=arch, bytecode=False)
+    tag = "cp" + python.replace(".", "")
+    (wrapt,) = [d for d in built.distributions if d.startswith("wrapt ")]
+    assert wrapt.endswith(f"({tag}-{tag}-{wrapt.rsplit('-', 1)[1]}")
+    assert wrapt.rsplit("-", 1)[1].startswith("manylinux") and wrapt.endswith(f"_{platform})")
+    extensions = [n for n in names(built) if n.endswith(".so")]
+    assert extensions == [f"python/wrapt/_wrappers.cpython-{tag[2:]}-{platform}-linux-gnu.so"]
+
+
 def test_requirements_come_from_pyproject() -> None:
     assert any(req.replace(" ", "").startswith("wrapt") for req in _build._requirements())
 
