@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from lambdaops import _redact, _response, _threads
+from lambdaops import _redact, _response
 from lambdaops._config import Config
 from lambdaops._events import inspect_event
 from lambdaops._report import internal_error
@@ -25,6 +25,8 @@ from lambdaops._scope import (
     _in_flight,
     fragment_head,
     in_flight_for,
+    install_futures,
+    install_threads,
     join,
     leave,
 )
@@ -144,7 +146,7 @@ class Lifecycle:
         #: response (then checked for what the runtime can deliver); None: not known yet.
         self.entry: bool | None = None
         self.plan(build_signals(config))
-        _threads.install()
+        install_threads()
 
     def plan(self, signals: tuple[Signal, ...]) -> None:
         """Run ``signals``: work out once which of them each end of an invocation calls."""
@@ -205,7 +207,7 @@ class Lifecycle:
             )
             if _cold_start:
                 _cold_start = False
-                _threads.install_futures()
+                install_futures()
             if self.entry is None:
                 self.entry = _response.entry(context)
             header = trace_header()

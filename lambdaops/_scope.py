@@ -4,14 +4,17 @@ A :class:`Scope` carries what every signal reads on the hot path (level,
 invocation fields, the debug buffer). :class:`Invocation` adds what the
 lifecycle learns about one call of the handler. ``current()`` finds the
 scope of the running code: the invocation in this context (threads carry the
-invocation that started them, see ``_threads``), else — for threads lambdaops
+invocation that started them, see ``install_threads``), else — for threads lambdaops
 did not see start — the only invocation in flight, else the process scope.
 """
 
 from __future__ import annotations
 
 import contextvars
+import sys
+import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from lambdaops._config import Config, resolve
@@ -227,7 +230,7 @@ def fragment(scope: Scope) -> str:
 _current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar(
     "lambdaops_invocation", default=None
 )
-#: True in a thread started outside any invocation: it never borrows one (``_threads``).
+#: True in a thread started outside any invocation: it never borrows one (``install_threads``).
 _detached: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "lambdaops_detached", default=False
 )
@@ -302,3 +305,76 @@ def reset_process_scope() -> None:
     """Re-read the environment for the process scope (tests, config changes)."""
     global _process
     _process = None
+
+
+# -- threads keep the invocation that started them ----------------------------------------
+# Python threads start with an empty context, so a thread a handler starts would not know
+# its invocation, and one that outlives it would borrow the *next* one (the only one in
+# flight). Patching ``Thread.start`` once lets every new thread carry the invocation current
+# where it was started — or none, for threads started outside any invocation (guessing
+# "the only invocation in flight" there would tie independent invocations together) — and
+# ``ThreadPoolExecutor`` tasks carry the invocation that submitted them (a pool's
+# long-lived workers serve many invocations). Nothing here runs per invocation.
+
+_threads_installed = False
+_futures_patched = False
+
+
+def _bind(target: Callable[..., Any], inv: Invocation | None) -> Callable[..., Any]:
+    """``target`` run under ``inv`` (or detached from every invocation)."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        token = _current.set(inv)
+        detached = _detached.set(inv is None)
+        try:
+            return target(*args, **kwargs)
+        finally:
+            _current.reset(token)
+            _detached.reset(detached)
+
+    return run
+
+
+def install_threads() -> None:
+    """Patch ``threading.Thread.start`` (once per process)."""
+    global _threads_installed
+    if _threads_installed:
+        return
+    _threads_installed = True
+    original = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        try:
+            # An instance attribute: wins over subclasses' own ``run`` too.
+            self.run = _bind(self.run, _current.get())  # type: ignore[method-assign]
+            if not _futures_patched:
+                install_futures()  # a pool module imported after the first invocation
+        except Exception:  # never the reason a thread does not start
+            pass
+        original(self)
+
+    start.__wrapped__ = original  # type: ignore[attr-defined]
+    threading.Thread.start = start  # type: ignore[method-assign]
+
+
+def install_futures() -> None:
+    """Bind pool work items to the submitting invocation, if the pool module is loaded.
+
+    Checked at the first invocation (handler modules import their pools at init) and
+    whenever a thread starts until then (a pool starts its workers on its first submit:
+    that task runs in a worker bound at its start, the later ones are bound here).
+    Importing ``concurrent.futures.thread`` ourselves would cost ~6 ms of cold start.
+    """
+    global _futures_patched
+    module = sys.modules.get("concurrent.futures.thread")
+    if _futures_patched or module is None:
+        return
+    _futures_patched = True
+    pool = module.ThreadPoolExecutor
+    original = pool.submit
+
+    def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return original(self, _bind(fn, _current.get()), *args, **kwargs)
+
+    submit.__wrapped__ = original  # type: ignore[attr-defined]
+    pool.submit = submit

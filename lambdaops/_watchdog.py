@@ -78,7 +78,7 @@ class Watchdog:
                     target=self._run, name="lambdaops-watchdog", daemon=True
                 )
                 # Started from an empty context: the thread serves every invocation,
-                # it must not carry the one that happened to start it (_threads).
+                # it must not carry the one that happened to start it (_scope.install_threads).
                 contextvars.Context().run(self._thread.start)
 
     def armed(self) -> int:
