@@ -193,6 +193,8 @@ class Lifecycle:
                     self._memory = int(memory) if memory else _ENV.memory_limit_mb
                 except (TypeError, ValueError):
                     self._memory = _ENV.memory_limit_mb
+            # Positional arguments, and the cold-start flag as an index into the two cached
+            # fragment heads: the cheapest call for what every invocation builds.
             inv = Invocation(
                 self.config,
                 event,

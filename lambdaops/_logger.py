@@ -121,7 +121,7 @@ class BoundLogger:
     # -- the pipeline ---------------------------------------------------------
     def _log(self, level: int, message: object, fields: dict[str, Any]) -> None:
         try:
-            scope = _current.get() or current()
+            scope = _current.get() or current()  # current()'s first step, inline: every line
             # admit() only when it has work: an INFO line at level INFO skips a call
             if (level < scope.level or level >= ERROR) and not admit(scope, level):
                 if scope.buffer_max:

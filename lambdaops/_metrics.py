@@ -136,7 +136,7 @@ class Metrics:
             if len(_validated) >= 4096:  # names built at run time must not grow it forever
                 _validated.clear()
             _validated.add(key)
-        scope = _scope._current.get() or current()
+        scope = _scope._current.get() or current()  # current()'s first step, inline
         store = scope.metrics
         if store is None:
             store = scope.metrics = MetricSet()
