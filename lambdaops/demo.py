@@ -19,13 +19,12 @@ import argparse
 import json
 import sys
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from lambdaops import report
 from lambdaops.local._cli import Printer
-from lambdaops.local._runner import LocalResult, LocalRunner
+from lambdaops.local._runner import LocalResult, LocalRunner, lambda_count
 
 #: The figures Lambda's count and the report's are compared on, as the report names them.
 FIGURES = ("invocations", "successes", "errors", "timeouts", "availability", "request_availability")
@@ -128,28 +127,6 @@ def plan(events: Path) -> list[tuple[str, Any, dict[str, Any]]]:
         ("cold start after the timeout", order, {}),
         ("second environment", order, {"environment": 1, "sampled": True}),
     ]
-
-
-def lambda_count(results: Sequence[LocalResult]) -> dict[str, Any]:
-    """Lambda's figures: what the platform returned for each invocation (an attempt), and per
-    request id whether any attempt succeeded. Rounded as the report rounds them."""
-    statuses = [local.result.status for local in results]
-    requests: dict[str, bool] = {}
-    for local in results:
-        requests[local.request_id] = requests.get(local.request_id, False) or (
-            local.result.status == "success"
-        )
-    successes = statuses.count("success")
-    return {
-        "invocations": len(statuses),
-        "successes": successes,
-        "errors": sum(status in ("error", "crashed", "init_error") for status in statuses),
-        "timeouts": statuses.count("timeout"),
-        "availability": round(successes / len(statuses), 6) if statuses else None,
-        "request_availability": round(sum(requests.values()) / len(requests), 6)
-        if requests
-        else None,
-    }
 
 
 def format_comparison(lambdas: dict[str, Any], reports: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -196,3 +196,25 @@ class LocalRunner(Service):
         if not self.xray.segments_for(local.trace_id):
             return None
         return str(self.xray.waterfall(local.trace_id))
+
+
+def lambda_count(results: Sequence[LocalResult]) -> dict[str, Any]:
+    """Lambda's figures: what the platform returned for each invocation (an attempt), and per
+    request id whether any attempt succeeded. Rounded as the report rounds them."""
+    statuses = [local.result.status for local in results]
+    requests: dict[str, bool] = {}
+    for local in results:
+        requests[local.request_id] = requests.get(local.request_id, False) or (
+            local.result.status == "success"
+        )
+    successes = statuses.count("success")
+    return {
+        "invocations": len(statuses),
+        "successes": successes,
+        "errors": sum(status in ("error", "crashed", "init_error") for status in statuses),
+        "timeouts": statuses.count("timeout"),
+        "availability": round(successes / len(statuses), 6) if statuses else None,
+        "request_availability": round(sum(requests.values()) / len(requests), 6)
+        if requests
+        else None,
+    }

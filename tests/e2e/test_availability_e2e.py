@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from lambdaops import report
-from lambdaops.local._runner import LocalResult, LocalRunner
+from lambdaops.local._runner import LocalResult, LocalRunner, lambda_count
 
 pytestmark = pytest.mark.e2e
 
@@ -86,24 +86,6 @@ def run(
             results.append(runner.invoke(event, request_id=request_id))
     lines = path.read_text(encoding="utf-8").splitlines()
     return Run(results, report.build(lines).as_dict(), lines)
-
-
-def lambda_count(results: list[LocalResult]) -> dict[str, Any]:
-    """Lambda's own figures: one attempt per invocation, a request succeeds if any attempt did."""
-    statuses = [local.result.status for local in results]
-    requests: dict[str, bool] = {}
-    for local in results:
-        ok = local.result.status == "success"
-        requests[local.request_id] = requests.get(local.request_id, False) or ok
-    successes = statuses.count("success")
-    return {
-        "invocations": len(statuses),
-        "successes": successes,
-        "errors": sum(s in ("error", "crashed", "init_error") for s in statuses),
-        "timeouts": statuses.count("timeout"),
-        "availability": round(successes / len(statuses), 6),
-        "request_availability": round(sum(requests.values()) / len(requests), 6),
-    }
 
 
 def assert_agrees(got: Run, pinned: dict[str, Any]) -> None:
