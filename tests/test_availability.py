@@ -702,3 +702,32 @@ def test_a_large_body_is_measured_not_serialized_again(monkeypatch: pytest.Monke
         "Response payload size (6400012 bytes) exceeded maximum allowed payload size "
         "(6291556 bytes).",
     )
+
+
+def test_the_usual_responses_are_proven_in_the_one_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flat-dict loop answers for the responses nearly every function returns; only
+    anything else reaches the general walk (mutation testing: the loop's conditions)."""
+    from lambdaops import _response
+
+    def general(result: Any) -> Any:
+        raise AssertionError(f"the general path for {result!r}")
+
+    monkeypatch.setattr(_response, "_check", general)
+    short = "é" * 16_384  # the longest string the loop takes
+    for usual in (
+        {"statusCode": 200, "body": '{"ok": true}', "isBase64Encoded": False},
+        {"statusCode": 204, "total": -(1 << 63), "ratio": 0.5, "next": None},
+        {short: short, **{f"k{n}": n for n in range(15)}},  # sixteen keys
+        {},
+    ):
+        assert check(usual) is None
+    for unusual in (
+        {f"k{n}": n for n in range(17)},  # seventeen keys
+        {"body": short + "x"},
+        {"n": 1 << 63},
+        {1: "int key"},
+        {"headers": {"a": "b"}},
+        {"when": decimal.Decimal("1")},
+    ):
+        with pytest.raises(AssertionError, match="the general path"):
+            check(unusual)
