@@ -731,3 +731,31 @@ def test_the_usual_responses_are_proven_in_the_one_loop(monkeypatch: pytest.Monk
     ):
         with pytest.raises(AssertionError, match="the general path"):
             check(unusual)
+
+
+@pytest.mark.parametrize("char", ['"', "\\"])
+def test_quotes_and_backslashes_count_twice_in_a_long_body(char: str) -> None:
+    # 3,200,000 characters that JSON escapes: 6,400,000 bytes, over the limit, though the
+    # string is half of it (mutation testing: each count in the long-string measure).
+    failure = check({"body": char * 3_200_000})
+    assert failure is not None and failure.error_type == "Function.ResponseSizeTooLarge"
+    assert failure.message.startswith("Response payload size (6400012 bytes)")
+
+
+@pytest.mark.parametrize(
+    "module", ["awslambdaric.lambda_runtime_marshaller", "lambda_runtime_marshaller"]
+)
+def test_the_runtimes_own_encoder_decides_when_it_is_loaded(
+    monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
+    """awslambdaric's marshaller (the managed runtimes before 3.12 load it without the
+    package): what it writes is what Lambda measures. A stand-in that writes 7,000,000
+    bytes for a set shows whose answer counts."""
+    import types
+
+    runtime = types.ModuleType(module)
+    runtime.to_json = lambda result: "x" * 7_000_000  # type: ignore[attr-defined]
+    monkeypatch.delitem(sys.modules, "awslambdaric.lambda_runtime_marshaller", raising=False)
+    monkeypatch.setitem(sys.modules, module, runtime)
+    failure = check({"ids": {1, 2}})
+    assert failure is not None and failure.message.startswith("Response payload size (7000000")
