@@ -759,3 +759,24 @@ def test_the_runtimes_own_encoder_decides_when_it_is_loaded(
     monkeypatch.setitem(sys.modules, module, runtime)
     failure = check({"ids": {1, 2}})
     assert failure is not None and failure.message.startswith("Response payload size (7000000")
+
+
+def test_many_short_strings_add_up_past_the_limit() -> None:
+    # 400 values of 16,000 characters: each within the loop's cheap bound, 6.4 MB together
+    # (mutation testing: the short-string bound must stay an upper bound).
+    failure = check({"rows": ["x" * 16_000] * 400})
+    assert failure is not None and failure.message.startswith(
+        "Response payload size (6401610 bytes)"
+    )
+
+
+def test_the_fallback_encoder_writes_as_the_runtime_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without awslambdaric's marshaller loaded, the stand-in allows NaN and writes UTF-8
+    for the 3.12+ runtimes, as awslambdaric does (values past the walk's budget reach it)."""
+    monkeypatch.delitem(sys.modules, "awslambdaric.lambda_runtime_marshaller", raising=False)
+    assert check([float("nan")] * 5_000) is None
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")
+    failure = check(["é" * 20_000] * 5_000)
+    assert failure is not None and failure.message.startswith(
+        "Response payload size (200020000 bytes)"
+    )  # 2 bytes an é
