@@ -25,20 +25,10 @@ SCENARIOS = (
 )
 
 _PROBE = """
-import io, json, sys
+import json, sys
 sys.path.insert(0, {here!r})
 import scenarios
-scenarios.prepare_environment("127.0.0.1:9")
-build, sampled = scenarios.WARM[{name!r}]
-buf = io.StringIO()
-real = sys.stdout
-sys.stdout = buf  # before the handler is built: some loggers bind sys.stdout at creation
-call = scenarios.invoker(build(), sampled)
-call()
-buf.seek(0); buf.truncate()
-call()
-sys.stdout = real
-print(json.dumps(buf.getvalue().splitlines(keepends=True)))
+print(json.dumps(scenarios.capture_warm({name!r}, 1).splitlines(keepends=True)))
 """
 
 

@@ -76,21 +76,10 @@ def warm(quick: bool) -> dict[str, Any]:
 
 
 _BYTES_PROBE = """
-import io, os, sys
+import sys
 sys.path.insert(0, {here!r})
 import scenarios
-scenarios.prepare_environment("127.0.0.1:9")
-build, sampled = scenarios.WARM[{name!r}]
-buf = io.StringIO()
-real = sys.stdout
-sys.stdout = buf  # before the handler is built: some loggers bind sys.stdout at creation
-call = scenarios.invoker(build(), sampled)
-call()  # the first invocation carries the cold-start metric: measure warm ones
-buf.seek(0); buf.truncate()
-for _ in range(100):
-    call()
-sys.stdout = real
-print(len(buf.getvalue().encode()) / 100)
+print(len(scenarios.capture_warm({name!r}, 100).encode()) / 100)
 """
 
 

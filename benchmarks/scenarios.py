@@ -278,3 +278,26 @@ WARM: dict[str, tuple[Callable[[], Handler], bool]] = {
     "aws-embedded-metrics metric_scope": (embedded_metrics, False),
     "structlog": (structlog_plain, False),
 }
+
+
+def capture_warm(name: str, invocations: int) -> str:
+    """What ``invocations`` warm invocations of scenario ``name`` write to stdout, after one
+    (the first carries the cold-start metric). Run it in a fresh process: it builds the
+    handler with stdout replaced, since some loggers bind ``sys.stdout`` when created."""
+    import io
+
+    prepare_environment("127.0.0.1:9")
+    build, sampled = WARM[name]
+    buf = io.StringIO()
+    real = sys.stdout
+    sys.stdout = buf
+    try:
+        call = invoker(build(), sampled)
+        call()
+        buf.seek(0)
+        buf.truncate()
+        for _ in range(invocations):
+            call()
+    finally:
+        sys.stdout = real
+    return buf.getvalue()
