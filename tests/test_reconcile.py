@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -26,21 +25,7 @@ from lambdaops._platform_records import (
 from lambdaops._reconcile import Final, reconcile
 from lambdaops._runtime_errors import ErrorHeader
 from lambdaops.report import build
-
-STREAM = "2026/11/26/[$LATEST]0123456789abcdef0123456789abcdef"
-
-
-def rec(request: str, outcome: str, **fields: Any) -> str:
-    return json.dumps({"lambdaops": "outcome", "outcome": outcome, "request_id": request, **fields})
-
-
-def runtime_error(error_type: str, message: str, *stack: str) -> list[str]:
-    """awslambdaric's text error record: one event, its stack indented with no-break spaces."""
-    return [
-        f"[ERROR] {error_type}: {message}",
-        "Traceback (most recent call last):",
-        *(line.replace("  ", "\u00a0\u00a0") for line in stack),
-    ]
+from tests.report_support import STREAM, rec, runtime_error
 
 
 def finals(lines: list[str]) -> list[Final]:

@@ -9,27 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
 
 import pytest
 
 from lambdaops._platform_records import RuntimeFailure, parse
 from lambdaops.report import build, format_table
-
-STREAM = "2026/11/26/[$LATEST]0123456789abcdef0123456789abcdef"
-
-
-def rec(request: str, outcome: str, **fields: Any) -> str:
-    return json.dumps({"lambdaops": "outcome", "outcome": outcome, "request_id": request, **fields})
-
-
-def runtime_error(error_type: str, message: str, *stack: str) -> list[str]:
-    """awslambdaric's text ``log_error``: one event, its stack indented with no-break spaces."""
-    return [
-        f"[ERROR] {error_type}: {message}",
-        "Traceback (most recent call last):",
-        *(line.replace("  ", "\u00a0\u00a0") for line in stack),
-    ]
+from tests.report_support import STREAM, rec, runtime_error
 
 
 def text(request: str, *inside: str) -> list[str]:

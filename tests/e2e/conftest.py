@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,3 +51,14 @@ def json_lines(lines: list[str]) -> list[dict[str, Any]]:
             except ValueError:
                 continue
     return out
+
+
+def lambdaops_local(*args: str) -> subprocess.CompletedProcess[str]:
+    """``lambdaops local ARGS`` in a child process, from the repository's root."""
+    return subprocess.run(
+        [sys.executable, "-m", "lambdaops", "local", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )

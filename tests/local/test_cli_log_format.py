@@ -4,26 +4,16 @@ function's lines and Lambda's platform records in Lambda's order, in the chosen 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.conftest import lambdaops_local as run
 
 pytestmark = pytest.mark.e2e
 
 HANDLERS = Path(__file__).parent / "handlers"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lambdaops", "local", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
 
 
 def test_text_log_file_has_the_records_in_order(tmp_path: Path) -> None:
