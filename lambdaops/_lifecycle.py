@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from lambdaops import _redact, _response
+from lambdaops import _response
 from lambdaops._config import Config
 from lambdaops._events import inspect_event
 from lambdaops._report import internal_error
@@ -278,8 +278,6 @@ class Lifecycle:
         inv.failure = failure
         if error is not None:
             inv.error = error
-            if _redact._needles:
-                _redact.scrub_exception(error)  # secrets must not reach the runtime's report
         if inv.supersedes is not None:
             self._finish_late(inv)
             return

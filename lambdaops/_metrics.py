@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdaops import _output, _scope
+from lambdaops import _output, _redact, _scope
 from lambdaops._config import Config
 from lambdaops._emf import NONE, Metric, MetricSet, single, swap_lock, take_documents
 from lambdaops._errors import LambdaopsError
@@ -184,6 +184,8 @@ class Metrics:
                 f"dimension {name!r}: value longer than {MAX_DIMENSION_VALUE} "
                 "characters; shortened",
             )
+            if _redact.armed:  # before the cut, which could leave a secret's first characters
+                text = _redact.redact(text)
             text = text[:MAX_DIMENSION_VALUE]
         defaults = dict(scope.config.default_dimensions)
         if (

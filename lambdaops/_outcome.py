@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from lambdaops import _output
+from lambdaops import _output, _redact
 from lambdaops._config import Config
 from lambdaops._render import THREE_DIGITS, encode, quote
 from lambdaops._response import HTTP_TRIGGERS, status_code
@@ -181,6 +181,9 @@ class OutcomeSignal:
 
 def _message(error: BaseException) -> str:
     try:
-        return str(error)[:_MAX_ERROR_MESSAGE]
+        text = str(error)
+        if _redact.armed:  # before the cut, which could leave a secret's first characters
+            text = _redact.redact(text)
+        return text[:_MAX_ERROR_MESSAGE]
     except Exception:
         return f"<unprintable {type(error).__name__}>"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from lambdaops import _redact
 from lambdaops._report import internal_error
@@ -31,14 +32,24 @@ def write(line: str) -> None:
 def write_text(text: str) -> None:
     """Write whole lines, newlines included (the hot paths build them so); never raises."""
     try:
-        if _redact._needles:
-            text = _redact.redact(text)
-        if _sink is _stdout:
+        if _redact.armed:
+            _write_masked(_redact.redact(text))
+        elif _sink is _stdout:
             sys.stdout.write(text)  # the usual case, one call shorter
         else:
             _sink(text)
     except Exception as exc:
         internal_error("output.write", exc)
+
+
+def _write_masked(text: str) -> None:
+    if _sink is _stdout:
+        stream: Any = sys.stdout
+        if getattr(stream, "_lambdaops_redacting", False):
+            stream = stream.inner  # masked once here, not again by our wrapper
+        stream.write(text)
+    else:
+        _sink(text)
 
 
 def flush() -> None:

@@ -1,41 +1,65 @@
 """Secret redaction: values lambdaops loaded as secrets never leave the process.
 
 Secrets are registered as they are loaded (decrypted SecureString parameters,
-Secrets Manager values). :func:`redact` replaces each registered value, in
-every spelling a line can carry it (raw, JSON-escaped, ``repr``-escaped), with
-:data:`MASK`. ``_output.write`` applies it to every line lambdaops writes;
-with nothing registered the check there is one truthiness test.
+Secrets Manager values, every string and number inside a JSON secret).
+:func:`redact` replaces each registered value, in every spelling a line can
+carry it (:func:`spellings`), with :data:`MASK`. ``_output.write`` applies it to
+every line lambdaops writes, the X-Ray emitter to every document; with nothing
+registered the check there is one truthiness test of :data:`armed`.
+:mod:`lambdaops._redact_streams` covers what lambdaops does not write itself.
 
-Output lambdaops does not write itself is covered once the first secret is
-registered: ``sys.stdout``/``sys.stderr`` are wrapped in a redacting stream
-(``print``, tracebacks, awslambdaric's ``[ERROR]`` line when it logs to
-stdout), the root logger's handlers get a redacting filter, and the lifecycle
-scrubs the handler's exception (:func:`scrub_exception`) before the runtime
-reports it. Values shorter than :func:`configured_min_length` are not redacted: masking
-every "true" or "prod" would make logs unreadable.
+The cost of a line does not grow with the number of secrets: past
+:data:`_SMALL` spellings, a line is checked in one pass (:class:`_Index`). The
+masked set follows the parameter cache: a value stays masked while the cache
+holds it (each :func:`register_secret` returns a :data:`Lease` the cache gives
+back with :func:`release`) and for :data:`RETAIN_S` after, the most that an
+invocation which read it can still run, within a bound on how many such
+values are kept (:data:`MAX_RELEASED`). Values shorter than
+:func:`configured_min_length` are not redacted: masking every "true" or "prod"
+would make logs unreadable.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
+import time
 from typing import Any
+
+from lambdaops._redact_index import Index
 
 #: Replacement text for a redacted value.
 MASK = "***"
 #: Default for ``LAMBDAOPS_REDACT_MIN_LENGTH``: shorter values are not redacted.
 MIN_LENGTH = 6
+#: A released value stays masked this long: Lambda's longest invocation (15 minutes).
+RETAIN_S = 900.0
+#: At most this many released values stay masked (the oldest leave first).
+MAX_RELEASED = 4096
+#: Up to this many spellings, a line is searched for each in turn (C substring searches,
+#: ~30 ns each); past it, the one-pass index is cheaper.
+_SMALL = 16
 
-#: Every registered spelling, longest first (so no partial leftovers). Replaced, never
-#: mutated: a fetch thread may register while another thread is redacting (an in-place
-#: sort would show it an empty list). ``_output.write`` tests it directly: keep it a
-#: list, empty when inactive, read through the module.
-_needles: list[str] = []
+#: What :func:`register_secret` registered, for :func:`release`.
+Lease = tuple[str, ...]
+
+#: True while any value is registered: the one test the output paths make.
+armed = False
+#: Every spelling, longest first, while there are at most :data:`_SMALL`; else ``None``
+#: and :data:`_index` decides. Replaced, never mutated: other threads read it unlocked.
+_small: list[str] | None = []
+#: Spellings that are numbers, handled apart (:func:`_numeric`).
+_numbers: tuple[str, ...] = ()
 _lock = threading.Lock()
-#: Markers the renderer appends when it shortens a string (raw and JSON-escaped).
-_CUT_MARKS = ("\u2026[truncated ", "\\u2026[truncated ")
+#: Registered value -> how many holders (cache values, direct registrations) hold it.
+_held: dict[str, int] = {}
+#: Released value -> ``time.monotonic()`` of its release, oldest first.
+_released: dict[str, float] = {}
+#: Spelling -> how many registered values spell so (two values may share one).
+_spelled: dict[str, int] = {}
+#: Value -> its spellings, as they were added.
+_forms: dict[str, tuple[str, ...]] = {}
 
 
 def configured_min_length() -> int:
@@ -49,277 +73,248 @@ def configured_min_length() -> int:
     return MIN_LENGTH
 
 
-def _spellings(value: str) -> set[str]:
-    """How ``value`` can appear in text: raw, inside JSON, inside a repr, both."""
+def _json_forms(text: str) -> list[str]:
+    """``text`` between JSON quotes, with and without ASCII escapes."""
+    return [json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]]
+
+
+def spellings(value: str) -> set[str]:
+    """How ``value`` can reach output: raw, JSON-escaped once and twice, ``repr``-escaped,
+    URL-encoded (``%XX``, and ``+`` for spaces) and as the ``repr`` of its UTF-8 bytes."""
+    from urllib.parse import quote, quote_plus  # loaded with boto3 by the first secret
+
+    forms = {value}
+    once = _json_forms(value)
+    forms.update(once)
+    for form in once:
+        forms.update(_json_forms(form))  # a JSON document logged as a string field
     inner_repr = repr(value)[1:-1]
-    return {
-        value,
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
-        inner_repr,
-        json.dumps(inner_repr)[1:-1],
-    }
+    forms.add(inner_repr)
+    forms.update(_json_forms(inner_repr))
+    encoded = value.encode("utf-8", "surrogatepass")
+    forms.update((quote(encoded, safe=""), quote(encoded), quote_plus(encoded)))
+    byte_repr = repr(encoded)[2:-1]  # an OSError's bytes filename, print(b"...")
+    forms.add(byte_repr)
+    forms.update(_json_forms(byte_repr))
+    forms.discard("")
+    return forms
 
 
-def register(value: str, min_length: int | None = None) -> None:
-    """Redact ``value`` from everything lambdaops writes from now on."""
-    if not isinstance(value, str):
-        return
-    if len(value) < (min_length if min_length is not None else configured_min_length()):
-        return
-    global _needles
-    with _lock:
-        new = [form for form in _spellings(value) if form and form not in _needles]
-        if not new:
-            return
-        _needles = sorted(_needles + new, key=len, reverse=True)
-    if _streams_wanted():
-        protect_streams()
+def _bytes_spellings(value: bytes) -> set[str]:
+    """Bytes that are not UTF-8: as lambdaops renders them, and as their ``repr``."""
+    forms: set[str] = set()
+    for text in (value.decode("utf-8", "backslashreplace"), repr(value)[2:-1]):
+        forms.add(text)
+        forms.update(_json_forms(text))
+    forms.discard("")
+    return forms
 
 
-def register_secret(value: Any) -> None:
-    """Register a loaded secret and every string inside it.
+def register(value: str, min_length: int | None = None) -> bool:
+    """Redact ``value`` from everything written from now on, for good (no lease).
 
-    A Secrets Manager value is often a JSON document (``{"password": ...}``):
-    the handler usually logs one field, so each string leaf is registered too.
-    Bytes are registered as the text they decode to.
+    False when it is too short to be redacted or not a string.
     """
-    limit = configured_min_length()
-    _register_tree(value, limit, 0)
+    if not isinstance(value, str):
+        return False
+    if len(value) < (min_length if min_length is not None else configured_min_length()):
+        return False
+    _hold({value: None})
+    return True
 
 
-def _register_tree(value: Any, limit: int, depth: int) -> None:
+def register_secret(value: Any) -> Lease:
+    """Register a loaded secret and every string and number inside it; returns its lease.
+
+    A Secrets Manager value is often a JSON document (``{"password": ...}``): the
+    handler usually logs one field, so each leaf is registered too. Bytes are
+    registered as the text they decode to, or, if they are not UTF-8, as written.
+    """
+    found: dict[str, bytes | None] = {}
+    _collect(value, configured_min_length(), 0, found)
+    if not found:
+        return ()
+    _hold(found)
+    return tuple(found)
+
+
+def _collect(value: Any, limit: int, depth: int, out: dict[str, bytes | None]) -> None:
+    """Each value to register -> ``None``, or the bytes a non-UTF-8 value stands for."""
     if depth > 32:
         return
-    if isinstance(value, (bytes, bytearray)):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
         try:
-            value = bytes(value).decode("utf-8")
+            value = raw.decode("utf-8")
         except UnicodeDecodeError:
+            if len(raw) >= limit:
+                out[raw.decode("latin-1")] = raw  # a str that names these bytes exactly
             return
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, (int, float)):
+        value = repr(value)  # {"pin": 48213977} is written as 48213977
     if isinstance(value, str):
-        register(value, limit)
+        if len(value) >= limit:
+            out[value] = None
         text = value.strip()
         if depth == 0 and text[:1] in ("{", "[") and len(text) >= 2:
             try:
                 parsed = json.loads(text)
             except ValueError:
                 return
-            _register_tree(parsed, limit, depth + 1)
+            _collect(parsed, limit, depth + 1, out)
     elif isinstance(value, dict):
         for item in value.values():
-            _register_tree(item, limit, depth + 1)
+            _collect(item, limit, depth + 1, out)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            _register_tree(item, limit, depth + 1)
+            _collect(item, limit, depth + 1, out)
+
+
+def release(lease: Lease) -> None:
+    """The holder of ``lease`` let go: its values stay masked for :data:`RETAIN_S`, then
+    stop costing (unless registered again)."""
+    if not lease:
+        return
+    now = time.monotonic()
+    with _lock:
+        for value in lease:
+            count = _held.get(value, 0)
+            if count > 1:
+                _held[value] = count - 1
+            elif count == 1:
+                del _held[value]
+                _released[value] = now
+        _expire_locked(now)
+
+
+def sweep() -> None:
+    """Stop masking values released more than :data:`RETAIN_S` ago (cheap when none)."""
+    if _released:
+        now = time.monotonic()
+        oldest = next(iter(_released.values()), now)
+        if now - oldest >= RETAIN_S:
+            with _lock:
+                _expire_locked(now)
+
+
+def _hold(found: dict[str, bytes | None]) -> None:
+    global armed
+    with _lock:
+        for value, raw in found.items():
+            if value in _held:
+                _held[value] += 1
+                continue
+            if _released.pop(value, None) is None:  # else still masked: just released
+                _add_forms_locked(value, spellings(value) if raw is None else _bytes_spellings(raw))
+            _held[value] = 1
+        _expire_locked(time.monotonic())
+        armed = bool(_forms)
+    if armed:
+        from lambdaops import _redact_streams
+
+        _redact_streams.protect(redact, streams=_streams_wanted())
+
+
+def _add_forms_locked(value: str, forms: set[str]) -> None:
+    ordered = tuple(forms)
+    _forms[value] = ordered
+    for form in ordered:
+        count = _spelled.get(form, 0)
+        _spelled[form] = count + 1
+        if not count and not _numeric(form):
+            _index.add(form)
+    _refresh_small_locked()
+
+
+def _expire_locked(now: float) -> None:
+    """Drop released values past their retention or past :data:`MAX_RELEASED`."""
+    global armed
+    changed = False
+    while _released:
+        value, at = next(iter(_released.items()))
+        if now - at < RETAIN_S and len(_released) <= MAX_RELEASED:
+            break
+        del _released[value]
+        for form in _forms.pop(value, ()):
+            count = _spelled.pop(form, 1) - 1
+            if count:
+                _spelled[form] = count
+            else:
+                if not _numeric(form):
+                    _index.discard(form)
+        changed = True
+    if changed:
+        _refresh_small_locked()
+        armed = bool(_forms)
+
+
+def _refresh_small_locked() -> None:
+    global _small, _numbers
+    words = [form for form in _spelled if not _numeric(form)]
+    _small = sorted(words, key=len, reverse=True) if len(words) <= _SMALL else None
+    _numbers = tuple(sorted((f for f in _spelled if _numeric(f)), key=len, reverse=True))
+
+
+def _numeric(form: str) -> bool:
+    """Written as a JSON number (``{"pin": 48213977}``): masked as ``"***"`` where it
+    stands as a value, so the line stays valid JSON."""
+    return form[-1:].isdigit() and all(c in "0123456789.-+e" for c in form)
+
+
+_index = Index()
 
 
 def redact(text: str) -> str:
     """``text`` with every registered secret masked."""
-    needles = _needles
-    for needle in needles:
-        if needle in text:
-            text = text.replace(needle, MASK)
-    if "[truncated " in text:
-        text = _mask_cut_prefixes(text, needles)
+    if _released:
+        sweep()
+    small = _small
+    if small is not None:
+        for needle in small:
+            if needle in text:
+                text = text.replace(needle, MASK)
+    else:
+        for needle in _index.present(text):
+            if needle in text:  # a longer one masked may have taken it
+                text = text.replace(needle, MASK)
+    if _numbers:
+        text = _mask_numbers(text)
     return text
 
 
-def _mask_cut_prefixes(text: str, needles: list[str]) -> str:
-    """Mask the start of a secret left where the renderer shortened a string.
-
-    A string cut at its size cap can end in the first characters of a secret;
-    the text is already truncated, so masking them loses nothing.
-    """
-    for mark in _CUT_MARKS:
-        start = 0
-        while True:
-            at = text.find(mark, start)
-            if at < 0:
-                break
-            head = text[:at]
-            cut = 0
-            for needle in needles:
-                for size in range(min(len(needle) - 1, len(head)), cut, -1):
-                    if head.endswith(needle[:size]):
-                        cut = size
-                        break
-            if cut:
-                text = head[:-cut] + MASK + text[at:]
-                at += len(MASK) - cut
-            start = at + len(mark)
+def _mask_numbers(text: str) -> str:
+    for number in _numbers:
+        at = text.find(number)
+        while at >= 0:
+            end = at + len(number)
+            before = text[:at].rstrip()[-1:]
+            after = text[end:].lstrip()[:1]
+            # A JSON value (`"pin":48213977,`) becomes a string; elsewhere the bare mask.
+            mask = '"***"' if before in (":", ",", "[") and after in (",", "}", "]") else MASK
+            text = text[:at] + mask + text[end:]
+            at = text.find(number, at + len(mask))
     return text
+
+
+def leaks(text: str) -> bool:
+    """Whether ``text`` carries a registered secret."""
+    small = _small
+    if any(number in text for number in _numbers):
+        return True
+    if small is not None:
+        return any(needle in text for needle in small)
+    return bool(_index.present(text))
 
 
 def active() -> bool:
-    return bool(_needles)
+    return armed
 
 
-# -- exceptions -----------------------------------------------------------------------
-
-_C_ATTRS = ("strerror", "filename", "filename2", "msg", "text", "reason")
-_scrubbed_types: dict[type[BaseException], type[BaseException]] = {}
-
-
-def scrub_exception(exc: BaseException | None) -> None:
-    """Mask registered secrets in an exception's message, notes and chain, in place.
-
-    For the lifecycle's error path: the runtime prints ``str(exc)`` and posts
-    it to the Runtime API (in Lambda through a log fd no stream wrapper sees),
-    so the exception itself must be clean. Never raises.
-    """
-    if exc is None or not _needles:
-        return
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        item = todo.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        try:
-            _scrub_one(item)
-        except Exception:
-            pass
-        for linked in (item.__cause__, item.__context__):
-            if linked is not None:
-                todo.append(linked)
-
-
-def _leaks(text: str) -> bool:
-    return any(needle in text for needle in _needles)
-
-
-def _clean(value: Any) -> Any:
-    """A str with secrets masked; other values unchanged unless their repr leaks."""
-    if isinstance(value, str):
-        return redact(value) if _leaks(value) else value
-    try:
-        text = repr(value)
-    except Exception:
-        return value
-    return redact(text) if _leaks(text) else value
-
-
-def _scrub_one(exc: BaseException) -> None:
-    args = exc.args
-    cleaned = tuple(_clean(arg) for arg in args)
-    if any(a is not b for a, b in zip(args, cleaned, strict=True)):
-        exc.args = cleaned
-    for name in _C_ATTRS:
-        value = getattr(exc, name, None)
-        if isinstance(value, str) and _leaks(value):
-            try:
-                setattr(exc, name, redact(value))
-            except (AttributeError, TypeError):
-                pass
-    attrs = getattr(exc, "__dict__", None)
-    if attrs:
-        for name, value in list(attrs.items()):
-            if isinstance(value, str) and _leaks(value):
-                attrs[name] = redact(value)
-            elif name == "__notes__" and isinstance(value, list):
-                attrs[name] = [redact(n) if isinstance(n, str) else n for n in value]
-    try:
-        text = str(exc)
-    except Exception:
-        return
-    if _leaks(text):
-        _mask_str(exc)
-
-
-def _mask_str(exc: BaseException) -> None:
-    """Last resort for a custom ``__str__``: a same-named subclass whose str is masked.
-
-    ``except`` clauses still match (it is a subclass); only heap types allow it.
-    """
-    cls = type(exc)
-    if cls in _scrubbed_types.values():
-        return
-    masked = _scrubbed_types.get(cls)
-    if masked is None:
-
-        def __str__(self: BaseException) -> str:
-            return redact(cls.__str__(self))
-
-        def __repr__(self: BaseException) -> str:
-            return redact(cls.__repr__(self))
-
-        masked = type(
-            cls.__name__,
-            (cls,),
-            {
-                "__str__": __str__,
-                "__repr__": __repr__,
-                "__module__": cls.__module__,
-                "__qualname__": cls.__qualname__,
-            },
-        )
-        _scrubbed_types[cls] = masked
-    try:
-        exc.__class__ = masked
-    except TypeError:
-        pass
-
-
-# -- streams and stdlib logging ---------------------------------------------------------
-
-
-class RedactingStream:
-    """A text stream that masks registered secrets in what is written through it.
-
-    Each ``write`` is masked on its own: a secret split across two writes (it
-    would take writing it character by character) is not caught.
-    """
-
-    _lambdaops_redacting = True
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    @property
-    def inner(self) -> Any:
-        return self._inner
-
-    def write(self, text: Any) -> int:
-        if _needles and isinstance(text, str):
-            self._inner.write(redact(text))
-        else:
-            self._inner.write(text)
-        return len(text)
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        self._inner.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def _filter_record(record: Any) -> bool:
-    """A logging filter (callables are accepted): masks a record before it is formatted."""
-    if not _needles:
-        return True
-    try:
-        message = record.getMessage()
-        if _leaks(message):
-            record.msg = redact(message)
-            record.args = None
-        if record.exc_info and record.exc_info[1] is not None:
-            scrub_exception(record.exc_info[1])
-        if record.exc_text and _leaks(record.exc_text):
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info and _leaks(record.stack_info):
-            record.stack_info = redact(record.stack_info)
-    except Exception:
-        pass
-    return True
-
-
-#: Handlers given the filter, so clear() can take it back.
-_filtered: list[Any] = []
+def registered() -> int:
+    """How many values are masked now (held or within their retention)."""
+    return len(_forms)
 
 
 def _streams_wanted() -> bool:
@@ -327,38 +322,18 @@ def _streams_wanted() -> bool:
     return raw not in ("0", "false", "no", "off")
 
 
-def protect_streams() -> None:
-    """Wrap stdout/stderr and filter the root logger's handlers; idempotent, never raises."""
-    try:
-        for name in ("stdout", "stderr"):
-            stream = getattr(sys, name)
-            if stream is not None and not getattr(stream, "_lambdaops_redacting", False):
-                setattr(sys, name, RedactingStream(stream))
-        import logging  # here, not at import: logging costs ~3 ms of cold start
-
-        for handler in logging.getLogger().handlers:
-            if _filter_record not in handler.filters:
-                handler.addFilter(_filter_record)
-                _filtered.append(handler)
-    except Exception:
-        pass
-
-
-def unprotect_streams() -> None:
-    """Undo :func:`protect_streams` where our wrapper is still the installed stream."""
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        while isinstance(stream, RedactingStream):
-            stream = stream.inner
-            setattr(sys, name, stream)
-    for handler in _filtered:
-        handler.removeFilter(_filter_record)
-    _filtered.clear()
-
-
 def clear() -> None:
-    """Forget every registered secret and unwrap the streams (tests)."""
-    global _needles
+    """Forget every registered secret and undo the output wrappers (tests)."""
+    global armed, _small, _numbers
     with _lock:
-        _needles = []
-    unprotect_streams()
+        _held.clear()
+        _released.clear()
+        _spelled.clear()
+        _forms.clear()
+        _index.clear()
+        _small = []
+        _numbers = ()
+        armed = False
+    from lambdaops import _redact_streams
+
+    _redact_streams.unprotect()

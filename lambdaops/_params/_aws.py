@@ -35,17 +35,19 @@ def _note_attempt(response: Any = None, caught_exception: Any = None, **_: Any) 
             flight.last_error = str(error)
 
 
-def _value(raw: Any, started: float, secure: frozenset[str] = frozenset()) -> Value:
+def _value(
+    raw: Any, started: float, secure: frozenset[str] = frozenset(), lease: _redact.Lease = ()
+) -> Value:
     """A fetched value, its expiry jittered so environments started together refresh apart."""
-    return Value(raw, started, secure, 1.0 - JITTER * random.random())
+    return Value(raw, started, secure, 1.0 - JITTER * random.random(), lease)
 
 
 def _parameter_value(item: Mapping[str, Any], decrypt: bool, started: float) -> Value:
     """A GetParameter(s) item as a cache value; decrypted SecureStrings are registered."""
     value = item.get("Value", "")
     if decrypt and item.get("Type") == "SecureString":
-        _redact.register_secret(value)
-        return _value(value, started, frozenset({str(item.get("Name", ""))}))
+        lease = _redact.register_secret(value)
+        return _value(value, started, frozenset({str(item.get("Name", ""))}), lease)
     return _value(value, started)
 
 
@@ -164,7 +166,9 @@ class Aws:
             token = response.get("NextToken")
             if not token:
                 break
-        out[key] = _value(raw, started, frozenset(secure))
+        # The path's value holds its secrets too: each stays masked while either is cached.
+        lease = tuple(v for n in secure if n in raw for v in _redact.register_secret(raw[n]))
+        out[key] = _value(raw, started, frozenset(secure), lease)
         return out
 
     def _secrets(self, keys: list[Key], clock: Callable[[], float]) -> dict[Key, Any]:
@@ -181,6 +185,6 @@ class Aws:
                 value: Any = response["SecretString"]
             else:
                 value = bytes(response.get("SecretBinary") or b"")
-            _redact.register_secret(value)  # before anyone can read it
-            out[key] = _value(value, started, frozenset({key.name}))
+            lease = _redact.register_secret(value)  # before anyone can read it
+            out[key] = _value(value, started, frozenset({key.name}), lease)
         return out

@@ -122,14 +122,15 @@ class Cache:
         return self._load([key], max_age, force)[key].view(transform, name)
 
     def clear(self) -> None:
-        """Drop every cached value (the next read fetches); secrets stay registered."""
+        """Drop every cached value (the next read fetches); their secrets stay masked for
+        ``_redact.RETAIN_S``."""
         with self._lock:
-            self._entries.clear()
+            self._drop_all()
 
     def reset(self) -> None:
         """Drop values, clients and settings: the environment is read again (tests)."""
         with self._lock:
-            self._entries.clear()
+            self._drop_all()
             self._settings = None
             self._max_age = 300.0
             self._aws = None
@@ -226,7 +227,16 @@ class Cache:
         ]
         idle.sort(key=lambda item: item[0])
         for _, key in idle[: max(1, len(self._entries) // 4)]:
-            del self._entries[key]
+            data = self._entries.pop(key).data
+            if data is not None:
+                data.release()
+
+    def _drop_all(self) -> None:
+        """Empty the cache, giving back each value's secrets (lock held)."""
+        for entry in self._entries.values():
+            if entry.data is not None:
+                entry.data.release()
+        self._entries.clear()
 
     def _budget(self, settings: Settings, stale_ok: bool, degraded: bool) -> float:
         """How long this call waits for a fetch before serving stale or giving up."""
@@ -341,14 +351,14 @@ class Cache:
                 if isinstance(result, Value) and (entry is None or entry.flight is None):
                     if entry is None:
                         entry = self._entries[key] = Entry()
-                    entry.data = result
+                    _replace(entry, result)
                 continue
             if entry is None:
                 entry = self._entries[key] = Entry()
             if isinstance(result, Value):
                 if entry.warned:
                     recovered.append((key, entry.failures))
-                entry.data = result
+                _replace(entry, result)
                 entry.failures = 0
                 entry.retry_at = 0.0
                 entry.error = None
@@ -356,7 +366,7 @@ class Cache:
                 continue
             flight.errors[key] = result
             if isinstance(result, NotFound):
-                entry.data = None  # deleted: do not serve it any longer
+                _replace(entry, None)  # deleted: do not serve it any longer
                 entry.warned = False
             entry.failures += 1
             entry.error = result
@@ -365,3 +375,10 @@ class Cache:
         for key in keys:
             if key not in results:
                 flight.errors[key] = NotFound(key.name)
+
+
+def _replace(entry: Entry, data: Value | None) -> None:
+    """Store ``data``; the value it replaces gives its secrets back (lock held)."""
+    old, entry.data = entry.data, data
+    if old is not None and old is not data:
+        old.release()

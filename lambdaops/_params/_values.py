@@ -32,9 +32,16 @@ RawKey = tuple[str, str, bool, bool]
 class Value:
     """One fetched value; replaced whole on refresh, so readers need no lock."""
 
-    __slots__ = ("factor", "fetched_at", "raw", "secure", "views")
+    __slots__ = ("factor", "fetched_at", "leases", "raw", "secure", "views")
 
-    def __init__(self, raw: Any, fetched_at: float, secure: frozenset[str], factor: float) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        fetched_at: float,
+        secure: frozenset[str],
+        factor: float,
+        lease: _redact.Lease = (),
+    ) -> None:
         self.raw = raw
         self.fetched_at = fetched_at
         #: In (1 - JITTER, 1]: this value's share of ``max_age``.
@@ -42,6 +49,8 @@ class Value:
         #: Names whose values are secrets (their transformed forms are registered too).
         self.secure = secure
         self.views: dict[str, Any] = {}
+        #: What this value registered for masking, given back when the cache drops it.
+        self.leases: list[_redact.Lease] = [lease] if lease else []
 
     def view(self, transform: str | None, name: str) -> Any:
         """The value as ``transform`` makes it, computed once per transform."""
@@ -62,8 +71,14 @@ class Value:
     def _one(self, value: Any, transform: str, name: str) -> Any:
         result = apply_transform(value, transform, name)
         if name in self.secure and result is not value:
-            _redact.register_secret(result)
+            self.leases.append(_redact.register_secret(result))
         return result
+
+    def release(self) -> None:
+        """The cache dropped this value: its secrets leave the mask after a while."""
+        leases, self.leases = self.leases, []
+        for lease in leases:
+            _redact.release(lease)
 
 
 class Flight:

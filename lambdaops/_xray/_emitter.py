@@ -117,7 +117,7 @@ class Emitter(UDPEmitter):  # type: ignore[misc]
             sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.setblocking(False)
         for text in texts:
-            if _redact._needles:
+            if _redact.armed:
                 text = _redact.redact(text)
             sock.sendto((_HEADER + text).encode("utf-8"), address)
             self.sent += 1

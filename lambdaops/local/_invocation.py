@@ -28,6 +28,8 @@ class InvocationResult:
     deadline_ms: int
     #: What Lambda's platform records say of it (set by Environment; None from a bare API).
     platform: PlatformOutcome | None = None
+    #: The runtime's X-Ray error cause (``Lambda-Runtime-Function-XRay-Error-Cause``).
+    xray_error_cause: str | None = None
 
     @property
     def duration_ms(self) -> float:

@@ -260,6 +260,7 @@ class RuntimeAPI(Service):
         payload: bytes | None = None,
         error: dict[str, Any] | None = None,
         error_type: str | None = None,
+        xray_cause: str | None = None,
     ) -> None:
         now = time.time()
         delivered = inv.delivered_at if inv.delivered_at is not None else inv.queued_at
@@ -272,6 +273,7 @@ class RuntimeAPI(Service):
             delivered_at=delivered,
             finished_at=now,
             deadline_ms=inv.deadline_ms or int((delivered + inv.timeout_s) * 1000),
+            xray_error_cause=xray_cause,
         )
         if inv in self._queue:
             self._queue.remove(inv)
@@ -314,7 +316,12 @@ class RuntimeAPI(Service):
                 self._cond.notify_all()
 
     def post_result(
-        self, request_id: str, kind: str, body: bytes, error_type: str | None
+        self,
+        request_id: str,
+        kind: str,
+        body: bytes,
+        error_type: str | None,
+        xray_cause: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
         with self._cond:
             inv = self._inflight.get(request_id)
@@ -345,6 +352,7 @@ class RuntimeAPI(Service):
                     "error",
                     error=error,
                     error_type=error_type or text_or_none(error.get("errorType")),
+                    xray_cause=xray_cause,
                 )
             return 202, {"status": "OK"}
 

@@ -28,6 +28,7 @@ _INIT_ERROR_PATH = f"{_PREFIX}/init/error"
 _RESULT_PATH = re.compile(rf"^{re.escape(_PREFIX)}/invocation/([^/]+)/(response|error)$")
 
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
 _MAX_LINE = 65536
 
 
@@ -51,7 +52,12 @@ class Backend(Protocol):
     def redeliver(self, delivery: Delivery) -> None: ...
 
     def post_result(
-        self, request_id: str, kind: str, body: bytes, error_type: str | None
+        self,
+        request_id: str,
+        kind: str,
+        body: bytes,
+        error_type: str | None,
+        xray_cause: str | None = None,
     ) -> tuple[int, dict[str, Any]]: ...
 
     def post_init_error(
@@ -175,7 +181,11 @@ class _Handler(BaseHTTPRequestHandler):
         match = _RESULT_PATH.match(path)
         if match is not None:
             status, reply = self.api.post_result(
-                unquote(match.group(1)), match.group(2), body, error_type
+                unquote(match.group(1)),
+                match.group(2),
+                body,
+                error_type,
+                xray_cause=self.headers.get(XRAY_CAUSE_HEADER),
             )
         elif path == _INIT_ERROR_PATH:
             status, reply = self.api.post_init_error(body, error_type)
