@@ -233,3 +233,113 @@ def test_the_docstring_lists_every_option() -> None:
 def test_environ_is_not_an_option() -> None:
     with pytest.raises(TypeError, match=r"unknown option\(s\) environ; known options: service,"):
         instrument(environ={})
+
+
+# -- exact behaviour of each parser (mutation testing, docs/mutation.md) -------------------
+
+
+def test_a_level_is_a_name_or_exactly_one_of_the_level_numbers() -> None:
+    assert _config.parse_level(20, "src") == 20
+    assert _config.parse_level(" warn ", "src") == 30
+    assert _config.parse_level("fatal", "src") == 50
+    for value in (15, 20.0, True):  # not a level number, a float, a bool
+        with pytest.raises(ConfigError) as info:
+            _config.parse_level(value, "argument log_level")
+        assert str(info.value) == (
+            f"argument log_level={value!r} is not a log level; "
+            "use one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+        )
+
+
+def test_an_empty_variable_is_unset_and_the_next_one_decides() -> None:
+    env = {"LAMBDAOPS_LOG_LEVEL": "", "POWERTOOLS_LOG_LEVEL": "ERROR"}
+    assert resolve(environ=env).log_level == 40
+    assert resolve(environ={"LAMBDAOPS_SERVICE": ""}).service == "service_undefined"
+    # an empty name passed as an argument is unset too
+    assert resolve(service="", environ={}).service == "service_undefined"
+
+
+@pytest.mark.parametrize(
+    ("field", "low", "high"), [("debug_buffer", 0, 100_000), ("max_line_bytes", 1024, 1024**2)]
+)
+def test_whole_numbers_take_both_bounds_and_nothing_past_them(
+    field: str, low: int, high: int
+) -> None:
+    variable = f"LAMBDAOPS_{field.upper()}"
+    for value in (low, high):
+        assert getattr(resolve(environ={variable: str(value)}), field) == value
+    for value in (low - 1, high + 1):
+        with pytest.raises(ConfigError) as info:
+            resolve(environ={variable: str(value)})
+        assert str(info.value) == (
+            f"environment variable {variable}='{value}' must be between {low} and {high}"
+        )
+
+
+def test_bounded_parses_with_its_own_bounds_and_names_the_source() -> None:
+    parse = _config._bounded(3, 7)
+    assert (parse("3", "src"), parse(7, "src")) == (3, 7)
+    with pytest.raises(ConfigError) as info:
+        parse("8", "the source")
+    assert str(info.value) == "the source='8' must be between 3 and 7"
+    with pytest.raises(ConfigError) as info:
+        parse("2", "the source")
+    assert str(info.value) == "the source='2' must be between 3 and 7"
+
+
+def test_an_option_keeps_what_it_was_given() -> None:
+    def parse(value: object, source: str) -> object:
+        return value
+
+    option = _config.Option("name", ("A", "B"), parse, 5, "`5`", "the doc")
+    assert (option.name, option.env, option.parse, option.default) == ("name", ("A", "B"), parse, 5)
+    assert (option.shown, option.doc, option.negated, option.empty_is_set) == (
+        "`5`",
+        "the doc",
+        "",
+        False,
+    )
+    option = _config.Option("n", (), parse, None, "", "", negated="B", empty_is_set=True)
+    assert (option.negated, option.empty_is_set) == ("B", True)
+    assert repr(option) == "Option('n')"
+
+
+def test_resolve_refuses_unknown_options_by_name() -> None:
+    with pytest.raises(TypeError) as info:
+        resolve(servce="x", trase=False, environ={})
+    assert str(info.value) == "resolve() got unknown option(s) servce, trase"
+
+
+def test_dimensions_are_name_value_pairs_split_at_the_first_equals_sign() -> None:
+    env = {"LAMBDAOPS_DEFAULT_DIMENSIONS": "query=a=b, ,tenant=acme,"}
+    assert resolve(environ=env).default_dimensions == (("query", "a=b"), ("tenant", "acme"))
+    for item in ("tenant=", "=acme", "tenant", " = "):
+        env = {"LAMBDAOPS_DEFAULT_DIMENSIONS": f"stage=prod,{item}"}
+        with pytest.raises(ConfigError) as info:
+            resolve(environ=env)
+        assert str(info.value) == (
+            f"environment variable LAMBDAOPS_DEFAULT_DIMENSIONS='stage=prod,{item}': "
+            f"expected name=value pairs, got {item.strip()!r}"
+        )
+
+
+def test_dimensions_as_an_argument_are_a_mapping_never_text() -> None:
+    assert resolve(default_dimensions={"tier": 1}, environ={}).default_dimensions == (
+        ("tier", "1"),
+    )
+    with pytest.raises(ConfigError) as info:
+        resolve(default_dimensions="tenant=acme", environ={})
+    assert str(info.value) == "argument default_dimensions='tenant=acme' must be a mapping"
+
+
+@pytest.mark.parametrize(
+    ("machine", "expected"),
+    [("AARCH64", "arm64"), ("arm64", "arm64"), ("AMD64", "x86_64"), ("riscv64", "x86_64")],
+)
+def test_the_default_architecture_is_the_machines_else_x86_64(
+    monkeypatch: pytest.MonkeyPatch, machine: str, expected: str
+) -> None:
+    import platform
+
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+    assert resolve(environ={}).architecture == expected

@@ -356,3 +356,59 @@ def test_a_dict_subclass_request_context_is_still_an_http_event() -> None:
     }
     info = inspect_event(event)
     assert (info.trigger, info.correlation_id) == ("api-gateway-http", "rq")
+
+
+# --- exact results for malformed parts of real shapes (mutation testing, docs/mutation.md) ---
+
+SQS_MESSAGE_ID = "4c8d2f9e-1b3a-4e6f-a0d7-95b2c1e8f3a6"
+
+
+@pytest.mark.parametrize(
+    ("count", "attempt"),
+    [
+        ("2", 2),
+        (2, 2),
+        ("9" * 18, int("9" * 18)),  # the longest count read
+        ("1" + "0" * 18, 1),  # 19 digits: refused
+        ("abc", 1),
+        ("12a", 1),
+        ("٣", 1),  # a digit, but not ASCII
+        (None, 1),
+        (True, 1),
+        (2.0, 1),
+    ],
+)
+def test_sqs_receive_count_gives_the_whole_event_info(count: object, attempt: int) -> None:
+    event = load("sqs")
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = count
+    assert inspect_event(event) == EventInfo("sqs", SQS_MESSAGE_ID, attempt, 2)
+
+
+@pytest.mark.parametrize("attributes", [None, "ApproximateReceiveCount=3", ["3"]])
+def test_sqs_attributes_that_are_no_dict_mean_a_first_attempt(attributes: object) -> None:
+    event = load("sqs")
+    event["Records"][0]["attributes"] = attributes
+    assert inspect_event(event) == EventInfo("sqs", SQS_MESSAGE_ID, 1, 2)
+
+
+@pytest.mark.parametrize("attributes", [None, {}, "correlation_id", ["correlation_id"]])
+def test_sqs_message_attributes_that_are_no_dict_fall_back_to_the_message_id(
+    attributes: object,
+) -> None:
+    event = load("sqs")
+    event["Records"][0]["messageAttributes"] = attributes
+    assert _inspect(event) == EventInfo("sqs", SQS_MESSAGE_ID, 1, 2)
+
+
+@pytest.mark.parametrize("response", [None, "x-amz-request-id", ["7KD2M9XQ4B1RZ8TE"]])
+def test_s3_response_elements_that_are_no_dict_give_no_id(response: object) -> None:
+    event = load("s3")
+    event["Records"][0]["responseElements"] = response
+    assert inspect_event(event) == EventInfo("s3", None, 1, None)
+
+
+@pytest.mark.parametrize("sns", [None, "MessageId", ["6a0f2e4c"]])
+def test_an_sns_body_that_is_no_dict_gives_no_id(sns: object) -> None:
+    event = load("sns")
+    event["Records"][0]["Sns"] = sns
+    assert inspect_event(event) == EventInfo("sns", None, 1, None)

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from lambdaops import instrument, metrics
-from lambdaops._outcome import PRICE_PER_GB_SECOND, PRICE_PER_REQUEST, estimated_cost
+from lambdaops._config import resolve
+from lambdaops._outcome import (
+    PRICE_PER_GB_SECOND,
+    PRICE_PER_REQUEST,
+    OutcomeSignal,
+    estimated_cost,
+)
+from lambdaops._scope import Invocation
 from lambdaops.testing import Capture, LambdaContext
 
 KEYS = {
@@ -192,3 +199,132 @@ def test_duration_measures_the_handler(lambdaops_capture: Capture) -> None:
     (rec,) = outcomes(lambdaops_capture)
     assert 50 <= rec["duration_ms"] < 500
     assert rec["billed_duration_ms"] == math.ceil(rec["duration_ms"])
+
+
+# -- the record's text, member by member (mutation testing, docs/mutation.md) -------------
+
+HEAD = '"service":"shop","function_name":"shop-fn","cold_start":false,"request_id":"r-1"'
+
+
+def signal_and_invocation(
+    memory_mb: int = 1024, trigger: str = "direct", batch_size: int | None = None
+) -> tuple[OutcomeSignal, Invocation]:
+    """An outcome signal (its peak-RSS reader a stand-in saying 77 MB) and an invocation
+    that ran from 0 to 1,234,567,891 ns."""
+    config = resolve(service="shop", architecture="x86_64", environ={})
+    signal = OutcomeSignal(config)
+    signal._max_rss_mb = lambda: 77
+    inv = Invocation(
+        config, {}, None, None, "r-1", "shop-fn", memory_mb, False, (trigger, None, 1, batch_size)
+    )
+    inv.outcome = "success"
+    inv.started_ns, inv.ended_ns = 0, 1_234_567_891
+    return signal, inv
+
+
+def test_the_record_is_exactly_these_members() -> None:
+    signal, inv = signal_and_invocation()
+    # 1,235 ms billed at 1 GB on x86_64: 1.235 GB-s * 0.0000166667 + 0.0000002, to 12 places
+    assert signal.text(inv) == (
+        f'{{"lambdaops":"outcome","outcome":"success",{HEAD},"duration_ms":1234.567'
+        ',"billed_duration_ms":1235,"memory_limit_mb":1024,"max_memory_used_mb":77'
+        ',"estimated_cost_usd":2.0783375e-05,"trigger":"direct","attempt":1}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("elapsed_ns", "duration", "billed"),
+    [
+        (0, "0.000", 1),
+        (999_999, "0.999", 1),
+        (1_000_000, "1.000", 1),
+        (1_000_001_000, "1000.001", 1001),
+    ],
+)
+def test_duration_and_billed_milliseconds(elapsed_ns: int, duration: str, billed: int) -> None:
+    signal, inv = signal_and_invocation()
+    inv.started_ns, inv.ended_ns = 10**12, 10**12 + elapsed_ns
+    record = signal.text(inv)
+    assert f'"duration_ms":{duration},"billed_duration_ms":{billed},' in record
+
+
+def test_the_first_record_prices_any_memory_size() -> None:
+    signal, inv = signal_and_invocation(memory_mb=1)
+    cost = signal.record(inv)["estimated_cost_usd"]
+    assert cost == round(1235 * 1 / 1024 / 1000 * 0.0000166667 + 0.0000002, 12)
+    assert cost == 2.20101e-07
+
+
+def test_peak_rss_is_read_again_only_after_50_ms() -> None:
+    signal, inv = signal_and_invocation()
+    readings = iter([100, 200, 300])
+    signal._max_rss_mb = lambda: next(readings)
+    seen = []
+    for ended_ns in (10**12, 10**12 + 50_000_000, 10**12 + 50_000_001, 10**12 + 100_000_002):
+        inv.ended_ns = ended_ns
+        seen.append(signal.record(inv)["max_memory_used_mb"])
+    assert seen == [100, 100, 200, 300]
+
+
+@pytest.mark.parametrize(("batch_size", "items"), [(None, 2), (5, 5)])
+def test_batch_items_default_to_the_failures_listed(batch_size: int | None, items: int) -> None:
+    signal, inv = signal_and_invocation(batch_size=batch_size)
+    inv.result = {"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]}
+    record = signal.record(inv)
+    assert (record["items"], record["items_failed"]) == (items, 2)
+
+
+def test_the_emf_document_is_merged_into_one_record_only() -> None:
+    signal, inv = signal_and_invocation()
+    inv.emf = '"_aws":{"Timestamp":1},"Orders":2'
+    first = signal.text(inv)
+    assert first.endswith(',"attempt":1,"_aws":{"Timestamp":1},"Orders":2}\n')
+    assert inv.emf is None
+    assert signal.text(inv).endswith(',"attempt":1}\n')  # a second text of it: no document
+
+
+def test_the_peak_rss_reader_rounds_up_to_whole_mb(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lambdaops import _outcome
+
+    class Usage:
+        ru_maxrss = 0
+
+    monkeypatch.setattr(resource, "getrusage", lambda who: Usage)
+    for platform, unit in (("linux", 1024), ("darwin", 1024 * 1024)):  # KiB, bytes
+        monkeypatch.setattr(sys, "platform", platform)
+        read = _outcome._max_rss_reader()
+        seen = []
+        for Usage.ru_maxrss in (300 * unit, 300 * unit + 1, 301 * unit):
+            seen.append(read())
+        assert seen == [300, 301, 301], platform
+
+
+def test_requests_through_sources_that_never_retry_by_id_stay_first_attempts(
+    lambdaops_capture: Capture,
+) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> dict[str, int]:
+        return {"statusCode": 201}
+
+    ctx = LambdaContext()
+    event = {"requestContext": {"requestId": "r-1", "httpMethod": "GET"}, "httpMethod": "GET"}
+    handler(event, ctx)
+    handler(event, ctx)
+    records = outcomes(lambdaops_capture)
+    assert [(r["attempt"], r["status_code"]) for r in records] == [(1, 201), (1, 201)]
+
+
+def test_the_oldest_of_more_than_1000_request_ids_is_forgotten() -> None:
+    signal, inv = signal_and_invocation()
+
+    def attempt(request_id: str) -> int:
+        inv.request_id, inv.attempt = request_id, 1
+        signal._attempt(inv)
+        return inv.attempt
+
+    assert [attempt(f"r{i}") for i in range(1000)] == [1] * 1000
+    assert attempt("r0") == 2  # 1,000 remembered: r0 among them
+    assert attempt("r1000") == 1  # the 1,001st: the first seen, r0, is forgotten
+    assert attempt("r2") == 2
+    assert attempt("r0") == 1  # forgotten; remembered again, in place of r1
+    assert (attempt("r1"), attempt("r1000")) == (1, 2)
