@@ -412,3 +412,46 @@ def test_an_sns_body_that_is_no_dict_gives_no_id(sns: object) -> None:
     event = load("sns")
     event["Records"][0]["Sns"] = sns
     assert inspect_event(event) == EventInfo("sns", None, 1, None)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"detail": {"a": 1}, "id": "e-1"},  # EventBridge needs detail-type, source and detail
+        {"detail-type": "Order Placed", "id": "e-1"},
+        {"detail-type": "Order Placed", "detail": {}, "id": "e-1"},
+        {"records": {"orders-0": [{"offset": 1}]}},  # Kafka needs its event source too
+        {"version": "2.0", "requestContext": {"requestId": "r-1"}},  # 2.0 needs http
+        {"httpMethod": "GET", "requestContext": {"path": "/"}},  # REST needs a request id
+        {"requestContext": {"requestId": "r-1"}},  # ... and httpMethod or version 1.0
+    ],
+)
+def test_near_misses_are_direct(event: dict[str, Any]) -> None:
+    assert inspect_event(event) == EventInfo("direct", None, 1, None)
+
+
+def test_a_version_1_payload_without_http_method_is_rest() -> None:
+    event = {"version": "1.0", "requestContext": {"requestId": "r-1"}}
+    assert inspect_event(event) == EventInfo("api-gateway-rest", "r-1", 1, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (10**256 - 1, "9" * 256),
+        (10**256, None),
+        (-(10**256) + 1, "-" + "9" * 255),
+        (-(10**256), None),
+    ],
+)
+def test_int_ids_at_the_limit(value: int, expected: str | None) -> None:
+    assert inspect_event({"correlation_id": value}) == EventInfo("direct", expected, 1, None)
+
+
+@pytest.mark.parametrize("trigger", ["api-gateway-rest", "alb"])
+def test_an_empty_multi_value_header_is_no_id(trigger: str) -> None:
+    event = load(trigger)
+    del event["headers"]
+    event["multiValueHeaders"] = {"X-Correlation-ID": []}
+    expected = EXPECTED[trigger][0] if trigger == "api-gateway-rest" else None
+    assert inspect_event(event) == EventInfo(trigger, expected, 1, None)

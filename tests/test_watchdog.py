@@ -299,3 +299,40 @@ def test_a_new_stack_alarm_is_off_and_owned_by_no_one() -> None:
     alarm = StackAlarm()
     assert (alarm.setitimer, alarm.owner) == (None, None)
     assert alarm.still_ours() is False
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "has_timer", "set_at"), [(1, True, True), (2, True, False), (1, False, False)]
+)
+def test_the_stack_alarm_goes_off_halfway_through_the_margin_for_a_lone_invocation(
+    monkeypatch: pytest.MonkeyPatch, in_flight: int, has_timer: bool, set_at: bool
+) -> None:
+    from lambdaops import _scope
+    from lambdaops import _watchdog as wd
+    from lambdaops._config import resolve
+    from lambdaops._scope import Invocation
+
+    calls: list[tuple[int, float]] = []
+
+    class Alarm:
+        real = 7
+        owner = None
+        setitimer = (lambda which, seconds: calls.append((which, seconds))) if has_timer else None
+
+    config = resolve(timeout_margin_ms=200, environ={})
+    signal = wd.TimeoutSignal(config)
+    signal.alarm = Alarm  # type: ignore[assignment]
+    deadline = int(time.time() * 1000) + 60_000
+    inv = Invocation(config, {}, EpochOnly(deadline), None)
+    others = [Invocation(config, {}, None, None) for _ in range(in_flight - 1)]
+    now = deadline / 1000 - 10
+    monkeypatch.setattr(wd, "_time", lambda: now)
+    _scope._in_flight.extend([*others, inv])
+    try:
+        signal.start(inv)
+    finally:
+        del _scope._in_flight[-in_flight:]
+    if set_at:
+        assert calls == [(7, (deadline - 100) / 1000 - now)] and Alarm.owner is inv
+    else:
+        assert (calls, Alarm.owner) == ([], None)
