@@ -2,23 +2,23 @@
 
 The fast path is one call into the C encoder. Anything it refuses (NaN,
 cycles, absurd depth) or a line over the size limit takes the slow path,
-which rebuilds a plain copy of the value with bad parts replaced by markers.
+which writes a copy cut to the limit (:mod:`lambdaops._clip`), bad parts
+replaced and what was cut marked.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-#: Marker appended to shortened strings; says how much was cut.
-TRUNCATED = "…[truncated {} chars]"
-_MAX_DEPTH = 32
+from lambdaops import _redact
+from lambdaops._clip import TRUNCATED as TRUNCATED  # the marker of shortened strings
+from lambdaops._clip import clip
+
 _MAX_REPR = 2048
-_MAX_INT_BITS = 14_000  # ~4,200 decimal digits: below Python's int-to-text limit
 
 
 def safe_repr(obj: object) -> str:
@@ -89,7 +89,36 @@ quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 def encode(obj: object) -> str:
     """The fast encoder alone; raises on NaN, cycles and depth (callers fall back)."""
-    return _join(_encode_chunks(obj, 0))
+    text = _join(_encode_chunks(obj, 0))
+    if len(text) > _LONG and type(obj) is dict:
+        _note_long(obj, len(text) - 2)
+    return text
+
+
+#: Members written by :func:`encode` or :func:`encode_members` longer than ``_LONG``: their
+#: text's length and ``(key, id(value))`` pairs. The logger encodes a line's fields before it
+#: learns the line is too long, then renders the same values: :func:`render` need not encode
+#: them a second time to know. Ids, never the values (no memory kept); a stale note at worst
+#: sends a line to the slow path, which writes a line that fits whole unchanged.
+_long: tuple[int, tuple[tuple[Any, int], ...]] | None = None
+_LONG = 4096
+_NO_LINE = 1 << 20  # the largest max_line_bytes _config allows: longer fields fit no line
+_ABSENT = object()
+
+
+def _note_long(fields: Mapping[Any, Any], length: int) -> None:
+    global _long
+    _long = (length, tuple([(key, id(value)) for key, value in fields.items()]))
+
+
+def _known_too_long(event: Mapping[str, Any], limit: int) -> bool:
+    """Whether ``event`` holds every member last noted, together longer than ``limit``."""
+    global _long
+    noted, _long = _long, None
+    if noted is None or noted[0] + 2 <= limit:
+        return False
+    get = event.get
+    return all(id(get(key, _ABSENT)) == ident for key, ident in noted[1])
 
 
 def encode_members(fields: Mapping[str, Any]) -> str | None:
@@ -117,55 +146,19 @@ def encode_members(fields: Mapping[str, Any]) -> str | None:
         if type(key) is not str:
             return None
         out += f",{quote(key)}:{text}"
+    if len(out) > _LONG:
+        _note_long(fields, len(out) - 1)
+        if len(out) > _NO_LINE:  # the caller takes the slow path (no copy of it made)
+            raise ValueError("longer than any line")
     return out
 
 
 def _shorten(text: str, cap: int) -> str:
+    if _redact.armed:  # before the cut, which could leave a secret's first characters
+        text = _redact.redact(text)
+        if len(text) <= cap:
+            return text
     return text[:cap] + TRUNCATED.format(len(text) - cap)
-
-
-def _plain(obj: object, cap: int, seen: set[int], depth: int) -> Any:
-    """A JSON-safe copy of ``obj``: cycles cut, NaN named, strings and huge ints capped."""
-    if obj is None or isinstance(obj, bool):
-        return obj
-    if isinstance(obj, int):
-        # Past ~4,300 digits int-to-text raises (sys.int_info.str_digits_check_threshold).
-        bits = obj.bit_length()
-        return obj if bits <= _MAX_INT_BITS else f"<int of {bits} bits>"
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else str(obj)
-    if isinstance(obj, str):
-        return obj if len(obj) <= cap else _shorten(obj, cap)
-    if depth > _MAX_DEPTH:
-        return "<too deep>"
-    if isinstance(obj, Mapping):
-        if id(obj) in seen:
-            return "<cycle>"
-        seen.add(id(obj))
-        try:
-            out: dict[str, Any] = {}
-            for i, (key, value) in enumerate(obj.items()):
-                if i >= cap:
-                    out["…"] = f"[{len(obj) - cap} more keys]"
-                    break
-                k = key if isinstance(key, str) else safe_repr(key)
-                out[k] = _plain(value, cap, seen, depth + 1)
-            return out
-        finally:
-            seen.discard(id(obj))
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        if id(obj) in seen:
-            return "<cycle>"
-        seen.add(id(obj))
-        try:
-            items = list(obj)
-            out_list = [_plain(v, cap, seen, depth + 1) for v in items[:cap]]
-            if len(items) > cap:
-                out_list.append(f"…[{len(items) - cap} more items]")
-            return out_list
-        finally:
-            seen.discard(id(obj))
-    return _plain(_default(obj), cap, seen, depth + 1)
 
 
 def render(event: Mapping[str, Any], limit: int) -> str:
@@ -174,8 +167,10 @@ def render(event: Mapping[str, Any], limit: int) -> str:
     ASCII-only output (``\\u`` escapes) keeps characters equal to bytes and
     makes lone surrogates harmless.
     """
+    if _long is not None and _known_too_long(event, limit):
+        return _render_slow(event, limit)
     try:
-        line = encode(event)
+        line = _join(_encode_chunks(event, 0))
         if len(line) <= limit:
             return line
     except Exception:
@@ -184,15 +179,12 @@ def render(event: Mapping[str, Any], limit: int) -> str:
 
 
 def _render_slow(event: Mapping[str, Any], limit: int) -> str:
-    cap = max(limit, 64)
     try:
-        while cap >= 64:
-            line = encode(_plain(event, cap, set(), 0))
-            if len(line) <= limit:
-                return line
-            cap //= 4
-        # Still too long: keep the identifying scalars, shortened, and say so. Cutting the
-        # JSON text itself would write an invalid line.
+        line = _join(_encode_chunks(clip(event, limit, _default), 0))
+        if len(line) <= limit:
+            return line
+        # Still too long (a limit below the markers): keep the identifying scalars,
+        # shortened, and say so. Cutting the JSON text itself would write an invalid line.
         keep: dict[str, Any] = {}
         for key in ("timestamp", "level", "request_id", "service"):
             value = event.get(key)
@@ -203,7 +195,7 @@ def _render_slow(event: Mapping[str, Any], limit: int) -> str:
             message if isinstance(message, str) else safe_repr(message), max(limit // 8, 16)
         )
         keep["truncated"] = True
-        line = encode(_plain(keep, 256, set(), 0))
+        line = _join(_encode_chunks(keep, 0))
         return line if len(line) <= limit else '{"truncated":true}'
     except Exception as exc:
         return encode(

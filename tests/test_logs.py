@@ -302,6 +302,58 @@ def test_unserialisable_and_huge_fields_never_break(lambdaops_capture: Capture) 
     assert "truncated" in json.loads(line)["big"]
 
 
+def test_a_huge_field_is_encoded_whole_once_and_cut_to_the_line(
+    lambdaops_capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proportional, counted: the logger's own encoding shows the fields too long, and the
+    line is written from a copy cut to the limit, without encoding the value again. A
+    string longer than any line (1 MiB) is not even copied into a line first."""
+    from lambdaops import _render
+
+    encoded: list[int] = []
+    chunks = _render._encode_chunks
+
+    def counting(obj: object, level: int) -> Any:
+        out = chunks(obj, level)
+        encoded.append(sum(map(len, out)))
+        return out
+
+    monkeypatch.setattr(_render, "_encode_chunks", counting)
+    records = [{"id": i, "name": f"n{i:05d}"} for i in range(100_000)]
+
+    @instrument(service="svc", max_line_bytes=4096)
+    def handler(event: Any, context: Any) -> str:
+        log.info("records", body=records)
+        log.info("text", body="x" * 2_000_000)
+        return "ok"
+
+    assert handler({}, LambdaContext()) == "ok"
+    # One encoding larger than a line: the logger's own, of its fields.
+    whole = len(json.dumps({"body": records}, separators=(",", ":")))
+    assert [size for size in encoded if size > 4096] == [whole]
+    by_message = {json.loads(line).get("message"): line for line in lambdaops_capture.lines}
+    for message in ("records", "text"):
+        assert json.loads(by_message[message])["service"] == "svc"  # the fields before it, whole
+    # Exact lengths: a request id is 36 characters, a timestamp 24, whatever their values.
+    assert len(by_message["records"]) == 4088  # record 147 and its comma (27 more) do not fit
+    assert json.loads(by_message["records"])["body"] == [*records[:147], "…[99853 more items]"]
+    assert len(by_message["text"]) == 4096
+    assert json.loads(by_message["text"])["body"] == "x" * 3865 + "…[truncated 1996135 chars]"
+
+
+def test_fields_longer_than_any_line_are_never_copied_into_one() -> None:
+    from lambdaops import _render
+    from lambdaops._config import resolve
+    from lambdaops._errors import ConfigError
+
+    resolve(max_line_bytes=_render._NO_LINE)
+    with pytest.raises(ConfigError):
+        resolve(max_line_bytes=_render._NO_LINE + 1)
+    assert _render.encode_members({"s": "x" * (_render._NO_LINE - 7)}) is not None
+    with pytest.raises(ValueError, match="longer than any line"):
+        _render.encode_members({"s": "x" * (_render._NO_LINE - 6)})
+
+
 def test_broken_stdout_never_breaks_the_handler(capsys: pytest.CaptureFixture[str]) -> None:
     from lambdaops import _output
 

@@ -7,6 +7,7 @@ import contextlib
 import inspect
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -727,12 +728,15 @@ def test_written_documents_are_the_documents(lam: Lambda) -> None:
     assert document_problems(written) == []
     expected = json.loads(_writer._encode(_span.span_doc(span)))
     assert _rounded(written) == _rounded(expected)
-    # A NaN cannot be written directly; the document path names it and still sends.
+    # A NaN in metadata is named where metadata is capped, so it is written directly;
+    # in an annotation it cannot be, and the document path names it and still sends.
     span.metadata["svc"]["nan"] = float("nan")
+    assert json.loads(_writer.write_span(span))["metadata"]["svc"]["nan"] == "nan"
+    span.annotations["nan"] = float("nan")
     with pytest.raises(ValueError, match=r"^Out of range float values are not JSON compliant"):
         _writer.write_span(span)
     _emitter.emitter.send_span(span)
-    lam.daemon.wait_for(lambda docs: any("nan" in json.dumps(d) for d in docs))
+    lam.daemon.wait_for(lambda docs: any('"nan": "nan"' in json.dumps(d) for d in docs))
     assert lam.daemon.malformed == 0
 
 
@@ -812,6 +816,10 @@ def test_registered_secrets_never_reach_the_daemon(lam: Lambda) -> None:
 
 
 def test_large_trees_are_split_and_oversized_metadata_cut(lam: Lambda) -> None:
+    from lambdaops._xray._span import MAX_METADATA
+    from lambdaops._xray._writer import MAX_DOCUMENT
+
+    assert MAX_METADATA == 8192
     blob = "x" * 3000
 
     @instrument(service="svc")
@@ -819,9 +827,13 @@ def test_large_trees_are_split_and_oversized_metadata_cut(lam: Lambda) -> None:
         for i in range(40):  # ~120 KB of metadata in one tree: more than a datagram
             with trace.subsegment(f"step {i}") as sub:
                 sub.metadata("blob", blob)
-        if event.get("many"):  # too large even with every string cut: dropped
+        if event.get("crowded"):  # each value under the cap, together over a document
+            with trace.subsegment("crowded") as sub:
+                for i in range(10):
+                    sub.metadata(f"z{i}", "z" * 7000)
+        if event.get("many"):  # many short members: whole while they fit, the rest counted
             return {f"key {i}": "v" * 30 for i in range(3000)}
-        return "y" * 70_000  # one long string: cut to fit
+        return "y" * 70_000  # one long string: cut to the cap
 
     result, root, _ = lam.invoke(handler)
     assert len(result) == 70_000
@@ -829,16 +841,67 @@ def test_large_trees_are_split_and_oversized_metadata_cut(lam: Lambda) -> None:
     assert len(named) == 41
     assert all(named[f"step {i}"]["metadata"]["svc"]["blob"] == blob for i in range(40))
     assert all(named[f"step {i}"]["parent_id"] == named["## handler"]["id"] for i in range(40))
+    # 8,192 characters of JSON: the quotes, 8,161 y's and the marker (its count's five digits).
     response = named["## handler"]["metadata"]["svc"]["handler response"]
-    assert response.startswith("y" * 4096) and "[truncated 65904 chars]" in response
+    assert response == "y" * 8161 + "…[truncated 61839 chars]"
+    assert len(json.dumps(response)) == MAX_METADATA
     assert len(lam.daemon.segments_for(root)) > 1  # the tree was split across datagrams
 
     result, root, _ = lam.invoke(handler, {"many": True})
     assert len(result) == 3000
-    assert lam.entities(root)["## handler"]["metadata"] == {
-        "lambdaops": {"dropped": "metadata: document over 64 KB"}
-    }
+    # key 0 to key 191 whole, then the count: 8,175 characters (key 192 would leave no room for it)
+    expected = {f"key {i}": "v" * 30 for i in range(192)} | {"…": "[2808 more keys]"}
+    assert lam.entities(root)["## handler"]["metadata"] == {"svc": {"handler response": expected}}
+
+    _, root, _ = lam.invoke(handler, {"crowded": True})
+    crowded = lam.entities(root)["crowded"]
+    values = crowded["metadata"]["svc"]
+    assert list(values) == [f"z{i}" for i in range(10)]  # every value, each cut to its share
+    assert all(re.fullmatch(r"z+…\[truncated \d+ chars\]", v) for v in values.values())
+    assert len(json.dumps(crowded, separators=(",", ":"), ensure_ascii=True)) <= MAX_DOCUMENT
     assert lam.daemon.malformed == 0
+
+
+def test_a_large_response_costs_what_the_cap_does(lam: Lambda) -> None:
+    """Capturing a 100,000-record response reads the records the cap holds and no more."""
+
+    class Records(list[Any]):
+        """A list that counts the items read from it."""
+
+        read = 0
+
+        def __iter__(self) -> Iterator[Any]:
+            for item in super().__iter__():
+                Records.read += 1
+                yield item
+
+    records = Records({"id": i, "name": f"customer-{i:06d}"} for i in range(100_000))
+
+    @trace.capture
+    def load() -> Records:
+        return records
+
+    @instrument(service="svc")
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        return {"count": len(load()), "records": records}
+
+    Records.read = 0
+    result, root, _ = lam.invoke(handler)
+    assert result["count"] == 100_000
+    named = lam.entities(root)
+    # Records of 33, 34 and 35 characters (ids of 1, 2, 3 digits): ids 0 to 228 with commas
+    # and brackets are 8,135, the count 27 more; id 229 would not leave room for it.
+    captured = named["## load"]["metadata"]["svc"]["load response"]
+    assert captured == [{"id": i, "name": f"customer-{i:06d}"} for i in range(229)] + [
+        "…[99771 more items]"
+    ]
+    assert len(json.dumps(captured, separators=(",", ":"))) == 8162
+    response = named["## handler"]["metadata"]["svc"]["handler response"]
+    assert response == {"count": 100_000, "records": captured}
+    # Read: 230 for load's result (229 kept, 1 that did not fit); 348 for the handler's, whose
+    # two members first try a fair share each (118 records read) before "records" takes the
+    # rest (230). Never the 100,000.
+    assert Records.read == 230 + 118 + 230
 
 
 def test_bad_daemon_address_warns_once_and_never_fails(

@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING, Any
 from aws_xray_sdk.core.models.segment import Segment
 from aws_xray_sdk.core.models.subsegment import Subsegment
 from aws_xray_sdk.core.models.throwable import Throwable
+from aws_xray_sdk.core.utils.conversion import metadata_to_dict
+
+from lambdaops._clip import clip, measure
+from lambdaops._render import _default
 
 if TYPE_CHECKING:
     from lambdaops._xray._invocation import InvocationTrace
@@ -224,6 +228,48 @@ _SKIP = frozenset(
 )
 
 
+#: Largest JSON of one metadata value (a response, an error, ``trace.metadata``): X-Ray
+#: takes documents of 64 KB at most, so more is work thrown away. Longer values are cut.
+MAX_METADATA = 8192
+
+
+def doc_default(obj: object) -> object:
+    """What the SDK's ``metadata_to_dict`` makes of an object, converted only when met.
+
+    The SDK walks all metadata before encoding; the encoder calls this only for
+    values it cannot encode itself (objects, sets), which are rare.
+    """
+    if isinstance(obj, (BaseException, bytes, bytearray, memoryview)) or hasattr(obj, "isoformat"):
+        return _default(obj)
+    if type(obj) is Span:
+        return span_doc(obj)
+    converted = metadata_to_dict(obj)
+    return str(obj) if converted is obj else converted
+
+
+def capped(metadata: dict[str, Any]) -> dict[str, Any]:
+    """``metadata`` with each value longer than :data:`MAX_METADATA` as JSON cut (a copy;
+    the same dict when none is). Both the check and the cut stop at the cap, so a 3 MB
+    response costs what 8 KB of it does."""
+    out = metadata
+    for namespace, entries in metadata.items():
+        if type(entries) is not dict:
+            continue
+        for key, value in entries.items():
+            if measure(value, MAX_METADATA) >= 0:
+                continue
+            try:
+                value = clip(value, MAX_METADATA, doc_default)
+            except Exception:  # a conversion that raised: the document still goes
+                value = f"<unrepresentable {type(value).__name__}>"
+            if out is metadata:
+                out = dict(metadata)
+            if out[namespace] is entries:
+                out[namespace] = dict(entries)
+            out[namespace][key] = value
+    return out
+
+
 def cause_doc(cause: Any) -> Any:
     if isinstance(cause, dict):
         return {
@@ -261,7 +307,7 @@ def span_doc(span: Span) -> dict[str, Any]:
     if span.annotations:
         doc["annotations"] = span.annotations
     if span.metadata:
-        doc["metadata"] = span.metadata
+        doc["metadata"] = capped(span.metadata)
     if span.flags:
         doc.update(span.flags)
     if span.cause:
@@ -293,6 +339,8 @@ def to_doc(entity: Any) -> dict[str, Any]:
             ]
         elif key == "cause":
             doc[key] = cause_doc(value)
+        elif key == "metadata":
+            doc[key] = capped(value)
         else:
             doc[key] = value
     return doc

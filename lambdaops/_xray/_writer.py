@@ -5,32 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_xray_sdk.core.utils.conversion import metadata_to_dict
-
-from lambdaops._render import _default, _plain, make_encoder
-from lambdaops._xray._span import Span, cause_doc, span_doc, to_doc
+from lambdaops._clip import clip
+from lambdaops._render import make_encoder
+from lambdaops._xray._span import Span, capped, cause_doc, doc_default, span_doc, to_doc
 
 #: Largest document body sent: a datagram must stay under 64 KiB with its header.
 MAX_DOCUMENT = 64_000
 _esc: Any = json.encoder.encode_basestring_ascii
 
 
-def _doc_default(obj: object) -> object:
-    """What the SDK's ``metadata_to_dict`` makes of an object, converted only when met.
-
-    The SDK walks all metadata before encoding; the encoder calls this only for
-    values it cannot encode itself (objects, sets), which are rare.
-    """
-    if isinstance(obj, (BaseException, bytes, bytearray, memoryview)) or hasattr(obj, "isoformat"):
-        return _default(obj)
-    if type(obj) is Span:
-        return span_doc(obj)
-    converted = metadata_to_dict(obj)
-    return str(obj) if converted is obj else converted
-
-
-#: The C encoder with :func:`_doc_default`, built once.
-_encode: Any = make_encoder(_doc_default)
+#: The C encoder with :func:`doc_default`, built once.
+_encode: Any = make_encoder(doc_default)
 
 
 _LOCAL = '"local"'
@@ -53,7 +38,7 @@ def _metadata_json(metadata: dict[str, dict[str, Any]]) -> str:
                     else:
                         break
                     return f"{{{_esc(namespace)}:{{{_esc(key)}:{text}}}}}"
-    return _encode(metadata)  # type: ignore[no-any-return]
+    return _encode(capped(metadata))  # type: ignore[no-any-return]
 
 
 def write_span(span: Span) -> str:
@@ -123,17 +108,10 @@ def encode(doc: dict[str, Any]) -> str | None:
         if len(text) <= MAX_DOCUMENT:
             return text
     except (ValueError, TypeError, RecursionError):
-        pass  # NaN, cycles: the plain copy below names or cuts them
-    plain = _plain(doc, 4096, set(), 0)
-    text = _encode(plain)
-    if len(text) <= MAX_DOCUMENT:
-        return text
-    if "metadata" in plain:  # the usual culprit: a large response
-        plain["metadata"] = {"lambdaops": {"dropped": "metadata: document over 64 KB"}}
-        text = _encode(plain)
-        if len(text) <= MAX_DOCUMENT:
-            return text
-    return None
+        pass
+    # NaN, cycles, or more than fits: a copy cut to the size, what was cut marked.
+    text = _encode(clip(doc, MAX_DOCUMENT, doc_default))
+    return text if len(text) <= MAX_DOCUMENT else None
 
 
 def documents(doc: dict[str, Any]) -> list[str]:
