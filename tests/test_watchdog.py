@@ -200,7 +200,7 @@ def test_the_stack_is_the_innermost_30_frames(lambdaops_capture: Capture) -> Non
 class EpochOnly:
     """A context with awslambdaric's epoch deadline and nothing else."""
 
-    def __init__(self, deadline_ms: int) -> None:
+    def __init__(self, deadline_ms: int | None) -> None:
         self._epoch_deadline_time_in_ms = deadline_ms
 
 
@@ -251,6 +251,12 @@ def test_without_an_epoch_deadline_the_remaining_time_sets_it() -> None:
 @pytest.mark.parametrize("remaining", [0, -5, "5000", None])
 def test_no_usable_remaining_time_arms_nothing(remaining: Any) -> None:
     _, inv = started(RemainingOnly(remaining))
+    assert (inv.deadline_ms, inv.fire_at, inv.thread_id) == (0, float("inf"), 0)
+
+
+@pytest.mark.parametrize("context", [None, object(), EpochOnly(None)])
+def test_a_context_without_deadline_or_remaining_time_arms_nothing(context: Any) -> None:
+    _, inv = started(context)  # and raises nothing
     assert (inv.deadline_ms, inv.fire_at, inv.thread_id) == (0, float("inf"), 0)
 
 
