@@ -187,3 +187,96 @@ def test_a_log_line_with_any_plain_fields_is_one_json_object(fields: dict[str, A
             assert got == str(value)  # kept as text by parse_int above
         else:
             assert got == value and type(got) is type(value)
+
+
+# -- secrets: no spelling of a registered value reaches any output (issue 15) ----------------
+
+_secrets_text = st.text(
+    alphabet=st.characters(blacklist_characters="*", blacklist_categories=("Cs",)),
+    min_size=6,
+    max_size=24,
+)
+_LEAKS = ("field", "json_field", "url", "print", "print_bytes", "raise", "oserror", "stdlib")
+
+
+def _spellings_of(secret: str) -> set[str]:
+    from urllib.parse import quote, quote_plus
+
+    once = json.dumps(secret)[1:-1]
+    return {
+        secret,
+        once,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        json.dumps(once)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret),
+        repr(secret)[1:-1],
+        repr(secret.encode("utf-8"))[2:-1],
+    }
+
+
+@FUZZ
+@given(
+    secret=_secrets_text, paths=st.lists(st.sampled_from(_LEAKS), min_size=1), many=st.booleans()
+)
+def test_no_spelling_of_a_secret_reaches_any_output(
+    secret: str, paths: list[str], many: bool
+) -> None:
+    import contextlib
+    import io
+    import logging
+    import sys
+    from urllib.parse import urlencode
+
+    import awslambdaric.bootstrap as bootstrap
+
+    from lambdaops import _redact
+
+    stdout, stdlib = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(stdlib)
+    logger = logging.getLogger("tests.fuzz.secrets")
+    logger.addHandler(handler)
+    reports: list[str] = []
+    try:
+        with contextlib.redirect_stdout(stdout), capture() as cap:
+            if many:  # past 16 spellings: the one-pass index decides
+                for n in range(20):
+                    _redact.register(f"decoy-secret-{n:02d}-value")
+            _redact.register(secret)
+
+            @instrument
+            def leaky(event: Any, context: Any) -> None:
+                for path in paths:
+                    if path == "field":
+                        log.info("x", value=secret, nested={"k": [secret]})
+                    elif path == "json_field":
+                        log.info("x", cfg=json.dumps({"password": secret}))
+                    elif path == "url":
+                        log.info("x", url="https://h/?" + urlencode({"key": secret}))
+                        print("GET", urlencode({"key": secret}))
+                    elif path == "print":
+                        print(secret, repr(secret), [secret])
+                    elif path == "print_bytes":
+                        print(secret.encode("utf-8"))
+                    elif path == "stdlib":
+                        logger.warning("v %s", secret, extra={"secret": secret})
+                try:
+                    if "oserror" in paths:
+                        open(b"/nonexistent/" + secret.encode("utf-8"))  # noqa: SIM115
+                    if "raise" in paths:
+                        raise RuntimeError(f"failed for {secret}")
+                except Exception:
+                    report = bootstrap.build_fault_result(sys.exc_info(), None)
+                    reports.append(json.dumps(report, ensure_ascii=False))
+                    raise
+
+            try:
+                leaky({}, LambdaContext())
+            except Exception:
+                pass
+            lines = list(cap.lines)
+    finally:
+        _redact.clear()
+        logger.removeHandler(handler)
+    written = "\n".join([*lines, stdout.getvalue(), stdlib.getvalue(), *reports])
+    assert [form for form in _spellings_of(secret) if form in written] == []
