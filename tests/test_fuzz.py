@@ -19,6 +19,7 @@ from lambdaops import instrument, log, metrics
 from lambdaops._events import TRIGGERS, inspect_event
 from lambdaops._render import encode_members, render
 from lambdaops.testing import LambdaContext, capture
+from tests.redact_support import spellings_of
 
 EXAMPLES = int(os.environ.get("LAMBDAOPS_FUZZ_EXAMPLES", "300"))
 FIXTURES = [
@@ -199,22 +200,6 @@ _secrets_text = st.text(
 _LEAKS = ("field", "json_field", "url", "print", "print_bytes", "raise", "oserror", "stdlib")
 
 
-def _spellings_of(secret: str) -> set[str]:
-    from urllib.parse import quote, quote_plus
-
-    once = json.dumps(secret)[1:-1]
-    return {
-        secret,
-        once,
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        json.dumps(once)[1:-1],
-        quote(secret, safe=""),
-        quote_plus(secret),
-        repr(secret)[1:-1],
-        repr(secret.encode("utf-8"))[2:-1],
-    }
-
-
 @FUZZ
 @given(
     secret=_secrets_text, paths=st.lists(st.sampled_from(_LEAKS), min_size=1), many=st.booleans()
@@ -279,4 +264,4 @@ def test_no_spelling_of_a_secret_reaches_any_output(
         _redact.clear()
         logger.removeHandler(handler)
     written = "\n".join([*lines, stdout.getvalue(), stdlib.getvalue(), *reports])
-    assert [form for form in _spellings_of(secret) if form in written] == []
+    assert [form for form in spellings_of(secret) if form in written] == []

@@ -7,7 +7,6 @@ import json
 import logging
 import secrets
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,15 +15,7 @@ from hypothesis import strategies as st
 
 from lambdaops import _redact, _render, instrument, log
 from lambdaops.testing import Capture, LambdaContext
-
-
-@pytest.fixture(autouse=True)
-def _no_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("LAMBDAOPS_REDACT_MIN_LENGTH", raising=False)
-    monkeypatch.delenv("LAMBDAOPS_REDACT_STREAMS", raising=False)
-    _redact.clear()
-    yield
-    _redact.clear()
+from tests.redact_support import _no_secrets  # noqa: F401  (autouse)
 
 
 def canary() -> str:

@@ -11,7 +11,6 @@ import json
 import logging
 import secrets
 import sys
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
@@ -19,18 +18,10 @@ import pytest
 
 from lambdaops import _redact, instrument, log
 from lambdaops.testing import Capture, LambdaContext
+from tests.redact_support import _no_secrets  # noqa: F401  (autouse)
 
 #: A generated password as password managers make them: quotes, a backslash, non-ASCII.
 _PUNCTUATED = 'Pw"7\\q+é/%z '
-
-
-@pytest.fixture(autouse=True)
-def _no_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("LAMBDAOPS_REDACT_MIN_LENGTH", raising=False)
-    monkeypatch.delenv("LAMBDAOPS_REDACT_STREAMS", raising=False)
-    _redact.clear()
-    yield
-    _redact.clear()
 
 
 def password() -> str:

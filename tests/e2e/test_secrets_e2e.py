@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import secrets
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, quote_plus
 
 import pytest
 
 from lambdaops.local._moto import MotoServer
 from lambdaops.local._xray_daemon import XRayDaemon
+from tests.redact_support import spellings_of
 
 if TYPE_CHECKING:
     from tests.params_support import FaultProxy
@@ -28,22 +28,6 @@ pytestmark = pytest.mark.e2e
 
 #: As generated passwords are: a quote, a backslash, a plus, a space, non-ASCII.
 _SHAPE = 'Pw"7\\q+é %z-'
-
-
-def spellings(pw: str) -> list[str]:
-    """Every form the issue found leaking, and then some."""
-    once = json.dumps(pw)[1:-1]
-    forms = {
-        pw,
-        once,
-        json.dumps(pw, ensure_ascii=False)[1:-1],
-        json.dumps(once)[1:-1],
-        quote(pw, safe=""),
-        quote_plus(pw),
-        repr(pw.encode())[2:-1],
-        repr(pw)[1:-1],
-    }
-    return sorted(forms)
 
 
 def run(
@@ -70,7 +54,7 @@ def everything(function: Any, result: Any) -> str:
 
 
 def assert_no_spelling(text: str, pw: str) -> None:
-    leaked = [form for form in spellings(pw) if form in text]
+    leaked = [form for form in spellings_of(pw) if form in text]
     assert not leaked, leaked
 
 
