@@ -204,6 +204,41 @@ def measure(obj: Any, budget: int, depth: int = 0) -> int:
     tuples, str, int, finite float, bool, None) of at most ``budget`` characters; -1 when
     longer, -2 when not plain. Stops once it knows, so its cost follows the budget."""
     kind = type(obj)
+    if kind is not dict and kind is not list and kind is not tuple:
+        return _measure_scalar(obj, budget)
+    if depth > MAX_DEPTH:
+        return -2
+    mapping = kind is dict
+    size = 1  # "{" or "["; each member adds its separator or the closing one
+    for value in obj.items() if mapping else obj:
+        if mapping:
+            key, value = value
+            if type(key) is not str:
+                return -2
+            if len(key) + 3 > budget - size:
+                return -1
+            size += len(quote(key)) + 2
+        else:
+            size += 1
+        kind = type(value)  # the usual members inline: a call less each
+        if kind is str and len(value) + 2 <= budget - size:
+            size += len(quote(value))
+        elif kind is int and value.bit_length() <= MAX_INT_BITS:
+            size += len(int.__repr__(value))
+        else:
+            got = measure(value, budget - size, depth + 1)
+            if got < 0:
+                return got
+            size += got
+        if size > budget:
+            return -1
+    if size == 1:  # empty: "{}" or "[]"
+        size = 2
+    return size if size <= budget else -1
+
+
+def _measure_scalar(obj: Any, budget: int) -> int:
+    kind = type(obj)
     if kind is str:
         if len(obj) + 2 > budget:
             return -1
@@ -218,25 +253,6 @@ def measure(obj: Any, budget: int, depth: int = 0) -> int:
         size = len(float.__repr__(obj))
     elif obj is None or kind is bool:
         size = 5 if obj is False else 4
-    elif kind is dict or kind is list or kind is tuple:
-        if depth > MAX_DEPTH:
-            return -2
-        size = 1  # "{" or "["; each member adds its separator or the closing one
-        for value in obj.items() if kind is dict else obj:
-            if kind is dict:
-                key, value = value
-                if type(key) is not str:
-                    return -2
-                if len(key) + 3 > budget - size:
-                    return -1
-                size += len(quote(key)) + 1
-            size += 1
-            got = measure(value, budget - size, depth + 1) if size < budget else -1
-            if got < 0:
-                return got
-            size += got
-        if size == 1:
-            size = 2
     else:
         return -2
     return size if size <= budget else -1

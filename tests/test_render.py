@@ -111,6 +111,7 @@ def test_clip_is_whole_when_it_fits_and_says_what_it_cut() -> None:
     assert clip(value, 1000) == value
     assert measure(value, 1000) == len(json.dumps(value, separators=(",", ":")))
     assert measure(value, 10) == -1  # longer than the budget
+    assert measure([], 1) == measure({}, 1) == -1 and measure([], 2) == measure({}, 2) == 2
     assert measure({"n": math.nan}, 1000) == measure({1: 1}, 1000) == measure({3}, 1000) == -2
     assert clip({f"k{i}": i for i in range(100)}, 100) == {
         **{f"k{i}": i for i in range(10)},
