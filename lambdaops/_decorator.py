@@ -17,7 +17,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from lambdaops import _config
+from lambdaops import _config, _settings
 from lambdaops._funcs import is_coroutine_function
 from lambdaops._lifecycle import Lifecycle
 
@@ -128,6 +128,7 @@ def instrument(handler: F | None = None, /, **options: Any) -> F | Callable[[F],
             f"known options: {', '.join(_config.NAMES)}"
         )
     config = _config.resolve(**options)
+    _settings.check_environment()  # the process-wide ones too, now rather than at a fetch
 
     def decorate(func: F) -> F:
         if is_instrumented(func):

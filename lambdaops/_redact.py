@@ -22,7 +22,6 @@ would make logs unreadable.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from typing import Any
@@ -63,14 +62,14 @@ _forms: dict[str, tuple[str, ...]] = {}
 
 
 def configured_min_length() -> int:
-    """``LAMBDAOPS_REDACT_MIN_LENGTH``, else :data:`MIN_LENGTH` (read per registration)."""
-    raw = os.environ.get("LAMBDAOPS_REDACT_MIN_LENGTH")
-    if raw:
-        try:
-            return max(1, int(raw))
-        except ValueError:
-            pass
-    return MIN_LENGTH
+    """``LAMBDAOPS_REDACT_MIN_LENGTH``, else :data:`MIN_LENGTH` (read per registration; a bad
+    value was refused when the handler was decorated)."""
+    from lambdaops._settings import setting
+
+    try:
+        return int(setting("LAMBDAOPS_REDACT_MIN_LENGTH"))
+    except ValueError:  # ConfigError, outside a decorated handler: not here, at a fetch
+        return MIN_LENGTH
 
 
 def _json_forms(text: str) -> list[str]:
@@ -318,8 +317,12 @@ def registered() -> int:
 
 
 def _streams_wanted() -> bool:
-    raw = os.environ.get("LAMBDAOPS_REDACT_STREAMS", "").strip().lower()
-    return raw not in ("0", "false", "no", "off")
+    from lambdaops._settings import setting
+
+    try:
+        return bool(setting("LAMBDAOPS_REDACT_STREAMS"))
+    except ValueError:
+        return True
 
 
 def clear() -> None:

@@ -237,7 +237,9 @@ class TimeoutSignal:
     name = "timeout"
 
     def __init__(self, config: Config) -> None:
-        self.margin_ms = config.timeout_margin_ms
+        #: ``timeout_margin_ms`` as configured; checked against the first invocation's time.
+        self.wanted_ms = config.timeout_margin_ms
+        self.margin_ms: int | None = None
         #: Only in Lambda (and ``lambdaops local``): the alarm is process-wide state.
         self.alarm = (
             _alarm
@@ -261,7 +263,7 @@ class TimeoutSignal:
             remaining = deadline_ms - time.time() * 1000
             if remaining <= 0:
                 return
-            margin = self.margin_ms = default_margin_ms(int(remaining))
+            margin = self.margin_ms = self._fit(int(remaining))
         inv.thread_id = get_ident()
         inv.deadline_ms = deadline_ms
         _watchdog.arm(inv, (deadline_ms - margin) / 1000)
@@ -269,6 +271,25 @@ class TimeoutSignal:
         if alarm is not None and alarm.setitimer is not None and len(_in_flight) == 1:
             alarm.owner = inv
             alarm.setitimer(alarm.real, (deadline_ms - margin / 2) / 1000 - _time())
+
+    def _fit(self, remaining_ms: int) -> int:
+        """The configured margin, unless it cannot fit the function's timeout: then the
+        default (10% of the time, 50..500 ms) and one warning, at the first invocation."""
+        wanted = self.wanted_ms
+        if wanted is None:
+            return default_margin_ms(remaining_ms)
+        if wanted < remaining_ms:
+            return wanted
+        fitted = default_margin_ms(remaining_ms)
+        from lambdaops._logger import log  # once per process at most
+
+        log.warning(
+            "timeout_margin_ms does not fit the function's timeout; using the default",
+            timeout_margin_ms=wanted,
+            remaining_ms=remaining_ms,
+            margin_ms=fitted,
+        )
+        return fitted
 
     @staticmethod
     def _deadline_from_remaining(context: object) -> int | None:

@@ -8,13 +8,11 @@ design, docs/parameters.md the behaviour a user sees.
 from __future__ import annotations
 
 import contextvars
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lambdaops._errors import ConfigError
 from lambdaops._logger import log
 from lambdaops._metrics import metrics
 from lambdaops._params._errors import NotFound, ParameterError, StillRunning, describe, failure
@@ -29,6 +27,7 @@ from lambdaops._params._values import (
     check_transform,
 )
 from lambdaops._scope import current_invocation
+from lambdaops._settings import setting
 
 if TYPE_CHECKING:
     from lambdaops._params._aws import Aws
@@ -45,31 +44,18 @@ _MAX_ENTRIES = 2048
 _clock: Callable[[], float] = time.monotonic
 
 
-def _env_number(name: str, default: float, low: float, high: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"environment variable {name}={raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"environment variable {name}={raw!r} must be between {low} and {high}")
-    return value
-
-
 class Settings:
-    """The ``LAMBDAOPS_PARAMS_*`` variables, read on first use."""
+    """The ``LAMBDAOPS_PARAMS_*`` variables (``lambdaops._settings``), read on first use."""
 
     __slots__ = ("backoff", "backoff_max", "max_age", "max_attempts", "timeout", "wait")
 
     def __init__(self) -> None:
-        self.max_age = _env_number("LAMBDAOPS_PARAMS_MAX_AGE", 300.0, 0.0, 366 * 86400.0)
-        self.timeout = _env_number("LAMBDAOPS_PARAMS_TIMEOUT", 2.0, 0.05, 60.0)
-        self.max_attempts = int(_env_number("LAMBDAOPS_PARAMS_MAX_ATTEMPTS", 2, 1, 10))
-        self.wait = _env_number("LAMBDAOPS_PARAMS_WAIT", 1.0, 0.0, 60.0)
-        self.backoff = _env_number("LAMBDAOPS_PARAMS_BACKOFF", 1.0, 0.0, 3600.0)
-        self.backoff_max = _env_number("LAMBDAOPS_PARAMS_BACKOFF_MAX", 60.0, 0.0, 86400.0)
+        self.max_age: float = setting("LAMBDAOPS_PARAMS_MAX_AGE")
+        self.timeout: float = setting("LAMBDAOPS_PARAMS_TIMEOUT")
+        self.max_attempts: int = setting("LAMBDAOPS_PARAMS_MAX_ATTEMPTS")
+        self.wait: float = setting("LAMBDAOPS_PARAMS_WAIT")
+        self.backoff: float = setting("LAMBDAOPS_PARAMS_BACKOFF")
+        self.backoff_max: float = setting("LAMBDAOPS_PARAMS_BACKOFF_MAX")
 
 
 def _remaining_s() -> float | None:
