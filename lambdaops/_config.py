@@ -12,13 +12,20 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from lambdaops._errors import ConfigError
-
-LEVELS: dict[str, int] = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
-#: Spellings other tools use (Lambda's advanced logging controls, stdlib).
-_LEVEL_ALIASES = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
-
-Processor = Callable[[Any, str, dict[str, Any]], dict[str, Any]]
+from lambdaops._parse import (
+    LEVELS,
+    Processor,
+    bounded,
+    parse_architecture,
+    parse_bool,
+    parse_dimensions,
+    parse_level,
+    parse_namespace,
+    parse_params,
+    parse_processors,
+    parse_rate,
+    parse_text,
+)
 
 
 class Config(NamedTuple):
@@ -66,75 +73,6 @@ def _lookup(option: Option, value: Any, environ: Mapping[str, str]) -> tuple[Any
     return None, ""
 
 
-def parse_level(value: Any, source: str) -> int:
-    """A level name or number, as an int; ``ConfigError`` names the culprit."""
-    if isinstance(value, int) and not isinstance(value, bool) and value in LEVELS.values():
-        return value
-    name = str(value).strip().upper()
-    name = _LEVEL_ALIASES.get(name, name)
-    if name not in LEVELS:
-        raise ConfigError(f"{source}={value!r} is not a log level; use one of {', '.join(LEVELS)}")
-    return LEVELS[name]
-
-
-def _parse_rate(value: Any, source: str) -> float:
-    try:
-        rate = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}={value!r} is not a number between 0 and 1") from None
-    if not 0.0 <= rate <= 1.0:
-        raise ConfigError(f"{source}={value!r} must be between 0 and 1")
-    return rate
-
-
-def _parse_int(value: Any, source: str, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}={value!r} is not a whole number") from None
-    if not low <= number <= high:
-        raise ConfigError(f"{source}={value!r} must be between {low} and {high}")
-    return number
-
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def parse_bool(value: Any, source: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigError(f"{source}={value!r} is not a boolean (true/false)")
-
-
-def _text(value: Any, source: str) -> str | None:
-    """A name: an empty one counts as unset (the default applies)."""
-    return str(value) if value else None
-
-
-def _processors(value: Any, source: str) -> tuple[Processor, ...]:
-    procs = tuple(value or ())
-    for proc in procs:
-        if not callable(proc):
-            raise ConfigError(f"{source}: {proc!r} is not callable")
-    return procs
-
-
-def _params(value: Any, source: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{source}={value!r} must be a mapping of name -> parameter")
-    return MappingProxyType(dict(value))
-
-
-def _bounded(low: int, high: int) -> Callable[[Any, str], int]:
-    return lambda value, source: _parse_int(value, source, low, high)
-
-
 class Option:
     """One configuration option: the single place its name, variables and default live.
 
@@ -179,7 +117,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "service",
         ("LAMBDAOPS_SERVICE", "POWERTOOLS_SERVICE_NAME"),
-        _text,
+        parse_text,
         lambda env, _: str(env.get("AWS_LAMBDA_FUNCTION_NAME") or "service_undefined"),
         "function name",
         "the service name on every line, record and default dimension",
@@ -187,7 +125,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "namespace",
         ("LAMBDAOPS_NAMESPACE", "POWERTOOLS_METRICS_NAMESPACE"),
-        _text,
+        lambda value, source: parse_namespace(value, source),
         lambda _, resolved: resolved["service"],
         "service",
         "the CloudWatch namespace of the EMF metrics",
@@ -203,7 +141,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "debug_sample_rate",
         ("LAMBDAOPS_DEBUG_SAMPLE_RATE", "POWERTOOLS_LOGGER_SAMPLE_RATE"),
-        _parse_rate,
+        parse_rate,
         0.0,
         "`0`",
         "the fraction of invocations that log at DEBUG throughout",
@@ -211,7 +149,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "debug_buffer",
         ("LAMBDAOPS_DEBUG_BUFFER",),
-        _bounded(0, 100_000),
+        bounded(0, 100_000),
         200,
         "`200`",
         "hidden debug lines kept per invocation, written if it fails (0 = off)",
@@ -219,7 +157,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_line_bytes",
         ("LAMBDAOPS_MAX_LINE_BYTES",),
-        _bounded(1024, 1024 * 1024),
+        bounded(1024, 1024 * 1024),
         256 * 1024,
         "`262144`",
         "the longest line written; longer fields are shortened",
@@ -235,7 +173,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "processors",
         (),
-        _processors,
+        parse_processors,
         (),
         "`()`",
         "structlog-protocol processors run on every line",
@@ -243,7 +181,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "default_dimensions",
         ("LAMBDAOPS_DEFAULT_DIMENSIONS",),
-        lambda value, source: _parse_dimensions(value, source),
+        lambda value, source: parse_dimensions(value, source),
         lambda _, resolved: (("service", resolved["service"]),),
         '`{"service": service}`',
         "the dimensions of every metric (``k=v,k=v`` in the environment; empty: none)",
@@ -260,7 +198,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "timeout_margin_ms",
         ("LAMBDAOPS_TIMEOUT_MARGIN_MS",),
-        _bounded(0, 60_000),
+        bounded(0, 60_000),
         None,
         "10% of the remaining time, 50–500 ms",
         "how long before Lambda's deadline the timeout record is written",
@@ -276,8 +214,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "architecture",
         ("LAMBDAOPS_ARCHITECTURE",),
-        lambda value, source: _parse_architecture(value, source),
-        lambda _, __: _parse_architecture(None, ""),
+        lambda value, source: parse_architecture(value, source),
+        lambda _, __: parse_architecture(None, ""),
         "the machine's",
         "``x86_64`` or ``arm64``, for the cost estimate",
     ),
@@ -317,7 +255,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "params",
         (),
-        _params,
+        parse_params,
         MappingProxyType({}),
         "`{}`",
         "parameters injected as ``context.params``: name -> parameter spec",
@@ -348,33 +286,3 @@ def resolve(*, environ: Mapping[str, str] | None = None, **arguments: Any) -> Co
             value = default(env, resolved) if callable(default) else default
         resolved[option.name] = value
     return Config(**resolved)
-
-
-def _parse_dimensions(value: Any, source: str) -> tuple[tuple[str, str], ...]:
-    """A mapping (argument) or ``k=v,k=v`` (environment variable)."""
-    if isinstance(value, str) and source.startswith("environment"):
-        pairs: list[tuple[str, str]] = []
-        for item in filter(None, (p.strip() for p in value.split(","))):
-            key, sep, val = item.partition("=")
-            if not sep or not key.strip() or not val.strip():
-                raise ConfigError(f"{source}={value!r}: expected name=value pairs, got {item!r}")
-            pairs.append((key.strip(), val.strip()))
-        return tuple(pairs)
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{source}={value!r} must be a mapping")
-    return tuple((str(k), str(v)) for k, v in value.items())
-
-
-_ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
-
-
-def _parse_architecture(value: Any, source: str) -> str:
-    """Lambda bills by architecture; default to the machine we run on."""
-    if value is None:
-        import platform
-
-        return _ARCHITECTURES.get(platform.machine().lower(), "x86_64")
-    arch = _ARCHITECTURES.get(str(value).strip().lower())
-    if arch is None:
-        raise ConfigError(f"{source}={value!r} is not x86_64 or arm64")
-    return arch

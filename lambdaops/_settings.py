@@ -14,34 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lambdaops._config import parse_bool
-from lambdaops._errors import ConfigError
-
-
-def _number(low: float, high: float) -> Callable[[str, str], float]:
-    def parse(raw: str, source: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{source}={raw!r} is not a number") from None
-        if not low <= value <= high:  # NaN fails too
-            raise ConfigError(f"{source}={raw!r} must be between {low:g} and {high:g}")
-        return value
-
-    return parse
-
-
-def _whole(low: int, high: int) -> Callable[[str, str], int]:
-    def parse(raw: str, source: str) -> int:
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise ConfigError(f"{source}={raw!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise ConfigError(f"{source}={raw!r} must be between {low} and {high}")
-        return value
-
-    return parse
+from lambdaops._parse import bounded, bounded_number, parse_bool
 
 
 class Setting:
@@ -65,31 +38,31 @@ class Setting:
 #: Every process-wide setting; an empty variable counts as unset.
 SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "LAMBDAOPS_PARAMS_MAX_AGE", _number(0, 366 * 86400), 300.0, "`300`",
+        "LAMBDAOPS_PARAMS_MAX_AGE", bounded_number(0, 366 * 86400), 300.0, "`300`",
         "default `max_age`, seconds",
     ),
     Setting(
-        "LAMBDAOPS_PARAMS_TIMEOUT", _number(0.05, 60), 2.0, "`2`",
+        "LAMBDAOPS_PARAMS_TIMEOUT", bounded_number(0.05, 60), 2.0, "`2`",
         "read timeout of one attempt, seconds",
     ),
     Setting(
-        "LAMBDAOPS_PARAMS_MAX_ATTEMPTS", _whole(1, 10), 2, "`2`",
+        "LAMBDAOPS_PARAMS_MAX_ATTEMPTS", bounded(1, 10), 2, "`2`",
         "attempts per fetch, retries included",
     ),
     Setting(
-        "LAMBDAOPS_PARAMS_WAIT", _number(0, 60), 1.0, "`1`",
+        "LAMBDAOPS_PARAMS_WAIT", bounded_number(0, 60), 1.0, "`1`",
         "longest a call waits for a refresh when it could serve a stale value",
     ),
     Setting(
-        "LAMBDAOPS_PARAMS_BACKOFF", _number(0, 3600), 1.0, "`1`",
+        "LAMBDAOPS_PARAMS_BACKOFF", bounded_number(0, 3600), 1.0, "`1`",
         "first retry delay after a failure, seconds (doubles, ×0.5–1 jitter)",
     ),
     Setting(
-        "LAMBDAOPS_PARAMS_BACKOFF_MAX", _number(0, 86400), 60.0, "`60`",
+        "LAMBDAOPS_PARAMS_BACKOFF_MAX", bounded_number(0, 86400), 60.0, "`60`",
         "longest retry delay",
     ),
     Setting(
-        "LAMBDAOPS_REDACT_MIN_LENGTH", _whole(1, 1024), 6, "`6`",
+        "LAMBDAOPS_REDACT_MIN_LENGTH", bounded(1, 1024), 6, "`6`",
         "shorter secret values are not redacted",
     ),
     Setting(

@@ -277,7 +277,7 @@ def test_whole_numbers_take_both_bounds_and_nothing_past_them(
 
 
 def test_bounded_parses_with_its_own_bounds_and_names_the_source() -> None:
-    parse = _config._bounded(3, 7)
+    parse = _config.bounded(3, 7)
     assert (parse("3", "src"), parse(7, "src")) == (3, 7)
     with pytest.raises(ConfigError) as info:
         parse("8", "the source")

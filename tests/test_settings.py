@@ -100,3 +100,56 @@ def test_a_timeout_margin_that_cannot_fit_is_clamped_with_one_warning(
     assert warning["timeout_margin_ms"] == 5000 and 900 < warning["remaining_ms"] <= 1000
     assert warning["margin_ms"] == default_margin_ms(warning["remaining_ms"])
     assert [r["outcome"] for r in records if r.get("lambdaops") == "outcome"] == ["success"] * 2
+
+
+# -- names CloudWatch reserves or rejects, refused when the handler is decorated -------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"namespace": "AWS/Lambda"},
+            "argument namespace='AWS/Lambda': the AWS/ namespaces are reserved for AWS services",
+        ),
+        (
+            {"namespace": "n" * 256},
+            "argument namespace: a namespace is at most 255 characters, got 256",
+        ),
+        (
+            {"default_dimensions": {f"d{i}": "v" for i in range(31)}},
+            "argument default_dimensions: 31 dimensions; a metric has at most 30",
+        ),
+        (
+            {"default_dimensions": {"tenant": ""}},
+            "argument default_dimensions: dimension 'tenant' value must be 1-1024 characters",
+        ),
+        (
+            {"default_dimensions": {"tenant": "v" * 1025}},
+            "argument default_dimensions: dimension 'tenant' value must be 1-1024 characters",
+        ),
+        (
+            {"default_dimensions": {"n" * 251: "v"}},
+            f"argument default_dimensions: dimension name {'n' * 40!r} must be 1-250 characters",
+        ),
+    ],
+)
+def test_names_cloudwatch_rejects_fail_decoration(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        instrument(**options)
+    assert str(info.value) == message
+
+
+def test_the_same_limits_apply_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMBDAOPS_NAMESPACE", "AWS/EC2")
+    with pytest.raises(ConfigError, match=r"^environment variable LAMBDAOPS_NAMESPACE='AWS/EC2'"):
+        instrument(lambda event, context: None)
+    monkeypatch.delenv("LAMBDAOPS_NAMESPACE")
+    monkeypatch.setenv("LAMBDAOPS_DEFAULT_DIMENSIONS", ",".join(f"d{i}=v" for i in range(31)))
+    with pytest.raises(ConfigError) as info:
+        instrument(lambda event, context: None)
+    assert str(info.value) == (
+        "environment variable LAMBDAOPS_DEFAULT_DIMENSIONS: 31 dimensions; a metric has at most 30"
+    )
+    monkeypatch.setenv("LAMBDAOPS_DEFAULT_DIMENSIONS", ",".join(f"d{i}=v" for i in range(30)))
+    assert instrument(lambda event, context: None) is not None  # 30 is allowed
