@@ -222,8 +222,8 @@ def _add_forms_locked(value: str, forms: set[str]) -> None:
     for form in ordered:
         count = _spelled.get(form, 0)
         _spelled[form] = count + 1
-        if not count and not _numeric(form):
-            _index.add(form)
+        if not count:
+            _place_locked(form, add=True)
     _refresh_small_locked()
 
 
@@ -241,19 +241,33 @@ def _expire_locked(now: float) -> None:
             if count:
                 _spelled[form] = count
             else:
-                if not _numeric(form):
-                    _index.discard(form)
+                _place_locked(form, add=False)
         changed = True
     if changed:
         _refresh_small_locked()
         armed = bool(_forms)
 
 
+def _place_locked(form: str, add: bool) -> None:
+    """A spelling joins or leaves the index, or the numbers."""
+    global _numbers
+    if _numeric(form):
+        kept = [n for n in _numbers if n != form] + ([form] if add else [])
+        _numbers = tuple(sorted(kept, key=len, reverse=True))
+    elif add:
+        _index.add(form)
+    else:
+        _index.discard(form)
+
+
 def _refresh_small_locked() -> None:
-    global _small, _numbers
+    """The short list while there are few spellings (past that, the index: no O(n) work)."""
+    global _small
+    if len(_spelled) - len(_numbers) > _SMALL:
+        _small = None
+        return
     words = [form for form in _spelled if not _numeric(form)]
-    _small = sorted(words, key=len, reverse=True) if len(words) <= _SMALL else None
-    _numbers = tuple(sorted((f for f in _spelled if _numeric(f)), key=len, reverse=True))
+    _small = sorted(words, key=len, reverse=True)
 
 
 def _numeric(form: str) -> bool:
