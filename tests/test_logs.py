@@ -402,3 +402,299 @@ def test_structlog_users_get_the_invocation_fields(capsys: pytest.CaptureFixture
     (rec,) = lines
     assert rec["request_id"] == ctx.aws_request_id and rec["service"] == "sl"
     assert rec["cold_start"] is True and rec["correlation_id"] == "c-9"
+
+
+# -- mutation testing (issue 14, docs/mutation.md): exact lines from each path -------------
+
+REQUEST = "5f1c2a8e-0000-4000-8000-000000000001"
+ROOT = "1-5759e988-bd862e3fe1be46a994272793"
+NOW = "2026-01-01T00:00:00.000Z"
+
+
+def _line(level: str = "INFO", message: str = "m", **members: Any) -> str:
+    head = {"timestamp": NOW, "level": level, "message": message}
+    return json.dumps({**head, **members}, separators=(",", ":"))
+
+
+# The invocation's own fields in the order each path writes them: the fast path's shared
+# fragment, and the dict an event is built from (processors, fields that need the slow path).
+FAST = {
+    "service": "svc",
+    "function_name": "fn",
+    "cold_start": True,
+    "request_id": REQUEST,
+    "xray_trace_id": ROOT,
+    "correlation_id": "corr-1",
+}
+SLOW = {
+    "service": "svc",
+    "request_id": REQUEST,
+    "function_name": "fn",
+    "cold_start": True,
+    "xray_trace_id": ROOT,
+    "correlation_id": "corr-1",
+}
+
+
+@pytest.fixture
+def traced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed timestamp and an X-Ray trace header, so that whole lines can be compared."""
+    from lambdaops import _logger
+
+    monkeypatch.setattr(_logger, "iso_timestamp", lambda: NOW)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=0")
+
+
+def _invoke(body: Any, **options: Any) -> None:
+    @instrument(service="svc", outcome=False, **options)
+    def handler(event: Any, context: Any) -> None:
+        body()
+
+    handler(api_event("corr-1"), LambdaContext(function_name="fn", aws_request_id=REQUEST))
+
+
+def _log_lines(capture: Capture) -> list[str]:
+    return [line for line in capture.lines if '"_aws"' not in line]  # not the EMF documents
+
+
+def test_the_fast_path_writes_the_exact_line(lambdaops_capture: Capture, traced: None) -> None:
+    def body() -> None:
+        log.info("m")
+        log.info("m", a=1, s="x", f=1.5, n=None, b=True)
+        log.bind(b=2).info("m", a=1)
+        log.bind(a=1).info("m", a=2)
+        log.info("m", items=[1, 2], d={"k": "v"})  # not plain: the C encoder's members
+        log.info(42)
+        log.info(ValueError("boom"))
+        log.debug("hidden", i=1)
+        log.warning("m")
+        log.warn("m")
+        log.critical("m")  # writes the held debug line first, on the dict path
+        log.error("m")
+
+    _invoke(body)
+    assert _log_lines(lambdaops_capture) == [
+        _line(**FAST),
+        _line(**FAST, a=1, s="x", f=1.5, n=None, b=True),
+        _line(**FAST, b=2, a=1),
+        _line(**FAST, a=2),
+        _line(**FAST, items=[1, 2], d={"k": "v"}),
+        _line(message="42", **FAST),
+        _line(message="boom", **FAST),
+        _line("WARNING", **FAST),
+        _line("WARNING", **FAST),
+        _line("DEBUG", "hidden", **SLOW, i=1, buffered=True),
+        _line("CRITICAL", **FAST),
+        _line("ERROR", **FAST),
+    ]
+
+
+def test_a_field_named_as_a_contract_key_takes_the_dict_path_and_wins(
+    lambdaops_capture: Capture, traced: None
+) -> None:
+    from lambdaops import _logger
+
+    keys = sorted(_logger._OWN_KEYS)
+    optional = ["xray_trace_id", "correlation_id", "debug_sampled", "lambdaops"]
+    assert keys == sorted([*CONTRACT, *optional])
+
+    def body() -> None:
+        for key in keys:
+            log.info("m", **{key: "u"})
+
+    _invoke(body, debug_sample_rate=1.0, debug_buffer=0)
+    expected = []
+    for key in keys:
+        line = {"timestamp": NOW, "level": "INFO", "message": "m", **SLOW, "debug_sampled": True}
+        if key == "lambdaops":
+            line["user_lambdaops"] = "u"  # nothing passes for lambdaops' own records
+        else:
+            line[key] = "u"
+        expected.append(json.dumps(line, separators=(",", ":")))
+    assert _log_lines(lambdaops_capture) == expected
+
+
+def test_the_dict_path_writes_the_exact_line(
+    lambdaops_capture: Capture, traced: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lambdaops._render import exception_fields
+
+    handled = KeyError("handled")
+    other = ValueError("other")
+
+    def body() -> None:
+        log.info("m", n=float("nan"))  # the C encoder refuses it: the slow path cuts
+        log.info("m", exc_info=False)
+        log.info("m", exc_info=None, a=1)
+        log.bind(b=2).info("m", exc_info=False, a=1)
+        try:
+            raise handled
+        except KeyError:
+            log.error("m", exc_info=True)
+            log.error("m", exc_info=other)
+            log.error("m", exc_info=(ValueError, other, None))
+            log.error("m", exc_info=(None, None, None))  # names no exception: none written
+            log.error("m", exc_info=(1, 2))  # not an exc_info tuple: the one being handled
+            log.exception("m")
+            log.exception("m", exc_info=other)
+        log.exception("m")  # nothing is being handled
+        log.info(ValueError("boom"), exc_info=False)
+        log.info(42, exc_info=False)
+
+    _invoke(body)
+    mine, theirs = exception_fields(handled), exception_fields(other)
+    assert _log_lines(lambdaops_capture) == [
+        _line(**SLOW, n="nan"),
+        _line(**SLOW),
+        _line(**SLOW, a=1),
+        _line(**SLOW, b=2, a=1),
+        _line("ERROR", **SLOW, exception=mine),
+        _line("ERROR", **SLOW, exception=theirs),
+        _line("ERROR", **SLOW, exception=theirs),
+        _line("ERROR", **SLOW),
+        _line("ERROR", **SLOW, exception=mine),
+        _line("ERROR", **SLOW, exception=mine),
+        _line("ERROR", **SLOW, exception=theirs),
+        _line("ERROR", **SLOW),
+        _line(message="boom", **SLOW),
+        _line(message="42", **SLOW),
+    ]
+    assert capsys.readouterr().err == ""
+
+
+def test_a_line_of_exactly_the_limit_is_written_whole_by_the_fast_path(
+    lambdaops_capture: Capture, traced: None
+) -> None:
+    fits = _line(**FAST, s="")
+    pad = 1024 - len(fits)  # max_line_bytes counts the line without its newline
+
+    def body() -> None:
+        log.info("m", s="x" * pad)
+        log.info("m", s="y" * (pad + 1))
+
+    _invoke(body, max_line_bytes=1024)
+    first, second = _log_lines(lambdaops_capture)
+    assert first == _line(**FAST, s="x" * pad)
+    assert len(first) == 1024
+    # One character more: the dict path cuts the field (within a character of the limit).
+    assert second == _line(**SLOW, s="y" * (pad - 27) + "…[truncated 28 chars]")
+    assert len(second) == 1023
+
+
+def test_processors_get_each_levels_method_name(lambdaops_capture: Capture) -> None:
+    methods: list[tuple[object, str, str]] = []
+
+    def keep(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        methods.append((logger, method, event["level"]))
+        return event
+
+    def body() -> None:
+        log.debug("m")
+        log.info("m")
+        log.warning("m")
+        log.error("m")
+        log.critical("m")
+        log.exception("m")
+
+    _invoke(body, processors=[keep], log_level="DEBUG")
+    assert methods == [
+        (log, "debug", "DEBUG"),
+        (log, "info", "INFO"),
+        (log, "warning", "WARNING"),
+        (log, "error", "ERROR"),
+        (log, "critical", "CRITICAL"),
+        (log, "error", "ERROR"),
+    ]
+
+
+def test_a_failing_processor_is_reported_once_as_an_internal_error(
+    lambdaops_capture: Capture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        raise LookupError("no such thing")
+
+    def body() -> None:
+        log.info("one")
+        log.info("two")
+
+    _invoke(body, processors=[broken])
+    assert lambdaops_capture.logs == []
+    assert capsys.readouterr().err == (
+        '{"level":"WARNING","message":"lambdaops internal error contained",'
+        '"where":"log","error":"LookupError: no such thing"}\n'
+    )
+
+
+def test_is_enabled_for_compares_with_the_current_level() -> None:
+    assert log.is_enabled_for(20) is True  # outside a handler: INFO
+    assert log.is_enabled_for(19) is False
+    seen: list[bool] = []
+
+    def body() -> None:
+        seen.extend([log.is_enabled_for(30), log.is_enabled_for(29)])
+
+    _invoke(body, log_level="WARNING")
+    assert seen == [True, False]
+
+
+def test_bound_fields_are_copies() -> None:
+    bound = log.bind(a=1)
+    fields = bound.fields
+    fields["b"] = 2
+    assert bound.fields == {"a": 1}
+    assert bound.bind(b=2).fields == {"a": 1, "b": 2}
+    assert bound.new(c=3).fields == {"c": 3}
+    assert bound.bind(b=2).unbind("a").fields == {"b": 2}
+    assert bound.bind(b=2).try_unbind("a", "z").fields == {"b": 2}
+
+
+def test_debug_sampling_draws_below_the_rate() -> None:
+    from types import SimpleNamespace
+
+    from lambdaops._config import resolve
+    from lambdaops._logger import LogSignal
+
+    assert LogSignal(resolve(debug_sample_rate=0.0)).start is None
+    signal = LogSignal(resolve(debug_sample_rate=0.25, capture_stdlib=False))
+    assert signal.start == signal._sample
+    draws = iter([0.25, 0.2499])
+    signal._random = lambda: next(draws)
+    state = {"level": 20, "buffer_max": 5, "debug_sampled": False, "fields": {}, "fragment": ""}
+    inv: Any = SimpleNamespace(**state)
+    signal._sample(inv)  # 0.25 is not below the rate: untouched
+    assert vars(inv) == state
+    signal._sample(inv)
+    assert vars(inv) == {
+        "level": 10,
+        "buffer_max": 0,
+        "debug_sampled": True,
+        "fields": None,
+        "fragment": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("outcome", "buffer_max", "level"),
+    [("success", 5, 20), ("error", 5, 10), ("timeout", 5, 10), ("error", 0, 20)],
+)
+def test_finishing_writes_the_buffer_only_for_a_failed_invocation(
+    outcome: str, buffer_max: int, level: int
+) -> None:
+    from types import SimpleNamespace
+
+    from lambdaops._config import resolve
+    from lambdaops._logger import LogSignal
+
+    signal = LogSignal(resolve(capture_stdlib=False))
+    inv: Any = SimpleNamespace(
+        outcome=outcome, buffer_max=buffer_max, buffer=None, evicted=0, level=20
+    )
+    signal.finish(inv)
+    # fail() lowers the level to DEBUG for the rest of the invocation
+    assert vars(inv) == {
+        "outcome": outcome,
+        "buffer_max": 0,
+        "buffer": None,
+        "evicted": 0,
+        "level": level,
+    }
