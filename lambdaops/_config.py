@@ -25,6 +25,7 @@ from lambdaops._parse import (
     parse_processors,
     parse_rate,
     parse_text,
+    parse_trace_backend,
 )
 
 
@@ -54,6 +55,7 @@ class Config(NamedTuple):
     trace_capture_response: bool = True
     trace_capture_error: bool = True
     trace_patch: bool = True
+    trace_backend: str = "xray"
     # parameters injected into the handler: name -> parameter spec
     params: Mapping[str, Any] = MappingProxyType({})
 
@@ -251,6 +253,15 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "`true`",
         "trace boto3/botocore, requests and httpx calls",
+    ),
+    Option(
+        "trace_backend",
+        ("LAMBDAOPS_TRACE_BACKEND",),
+        parse_trace_backend,
+        "xray",
+        "`xray`",
+        "``xray`` (the X-Ray SDK), ``otel`` (OpenTelemetry) or ``auto`` (``otel`` when an "
+        "OpenTelemetry tracer provider is configured)",
     ),
     Option(
         "params",

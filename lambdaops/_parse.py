@@ -155,6 +155,16 @@ def _dimension_pairs(value: Any, source: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in value.items())
 
 
+TRACE_BACKENDS = ("xray", "otel", "auto")
+
+
+def parse_trace_backend(value: Any, source: str) -> str:
+    text = str(value).strip().lower()
+    if text not in TRACE_BACKENDS:
+        raise ConfigError(f"{source}={value!r} is not one of {', '.join(TRACE_BACKENDS)}")
+    return text
+
+
 _ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
 
 

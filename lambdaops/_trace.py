@@ -4,9 +4,10 @@
 ``trace.annotate()`` and ``trace.metadata()``; :class:`TraceSignal` opens the
 handler's own subsegment. Lambda decides sampling (``_X_AMZN_TRACE_ID``);
 ``_active`` counts the sampled invocations in flight, and while it is zero every
-wrapper here is one global read and a plain call. The SDK-backed half,
-:mod:`lambdaops._xray`, loads on the first sampled invocation. Nothing here may
-fail a handler: tracing failures are contained and reported once.
+wrapper here is one global read and a plain call. The backend — :mod:`lambdaops._xray`
+(the X-Ray SDK) or :mod:`lambdaops._otel` (OpenTelemetry), per ``trace_backend`` —
+loads on the first sampled invocation. Nothing here may fail a handler: tracing
+failures are contained and reported once.
 """
 
 from __future__ import annotations
@@ -37,25 +38,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Sampled invocations in flight; zero means every wrapper is a plain call.
 _active = 0
 _active_lock = threading.Lock()
-#: lambdaops._xray once a sampled invocation has needed it.
-_xray: Any = None
+#: The backend (lambdaops._xray or lambdaops._otel) once a sampled invocation needed it.
+_backend: Any = None
 _unavailable = False
 
 
-def _load() -> Any:
-    """Import and configure the SDK-backed half, once; None if aws-xray-sdk is missing."""
-    global _xray, _unavailable
-    if _xray is None and not _unavailable:
+def _load(choice: str) -> Any:
+    """Import and set up the backend, once per process; None if its packages are missing."""
+    global _backend, _unavailable
+    if _backend is None and not _unavailable:
         try:
-            from lambdaops import _xray as xray
+            from lambdaops._trace_backend import load
 
-            xray.setup()
+            _backend = load(choice)
         except Exception as exc:
             _unavailable = True
             internal_error("trace.setup", exc)
-            return None
-        _xray = xray
-    return _xray
+    return _backend
 
 
 def _enter() -> None:
@@ -96,13 +95,13 @@ class TraceSignal:
         header = inv.trace_header
         if header is None or not inv.sampled or not self.enabled:
             return
-        xray = _load()
-        if xray is None:
+        backend = _load(self.config.trace_backend)
+        if backend is None:
             return
         profile = self._profile
         if profile is None:
-            profile = self._profile = xray.Profile(self.config, self.handler_name)
-        state = xray.begin(profile, header, inv.cold_start)
+            profile = self._profile = backend.Profile(self.config, self.handler_name)
+        state = backend.begin(profile, header, inv.cold_start)
         if state is not None:
             inv.trace_state = state
             _enter()
@@ -112,7 +111,7 @@ class TraceSignal:
         if state is None:
             return
         _leave()
-        _xray.end(state, inv.result, inv.error, inv.outcome)
+        _backend.end(state, inv.result, inv.error, inv.outcome)
 
 
 # -- subsegments ------------------------------------------------------------------
@@ -127,16 +126,13 @@ class Subsegment:
 
     @property
     def entity(self) -> Any:
-        """The aws-xray-sdk subsegment (for its full API), or None when not sampled.
-
-        For lambdaops' own subsegments the SDK object is made on first access
-        and stays in step with this one: same id, annotations, metadata, children.
-        """
+        """The backend's own object (an aws-xray-sdk subsegment, made on first access and
+        kept in step; or the OpenTelemetry span), or None when not sampled."""
         target = self._target
         if target is None:
             return None
         try:
-            return _xray.sdk_entity(target)
+            return _backend.sdk_entity(target)
         except Exception as exc:
             internal_error("trace.entity", exc)
             return None
@@ -161,7 +157,7 @@ class Subsegment:
         try:
             if not isinstance(value, (str, int, float, bool)):
                 value = str(value)
-            entity.put_annotation(_xray.annotation_key(key), value)
+            entity.put_annotation(_backend.annotation_key(key), value)
         except Exception as exc:
             internal_error("trace.annotate", exc)
 
@@ -171,7 +167,7 @@ class Subsegment:
         if entity is None:
             return
         try:
-            entity.put_metadata(str(key), value, namespace or _xray.settings().namespace)
+            entity.put_metadata(str(key), value, namespace or _backend.settings().namespace)
         except Exception as exc:
             internal_error("trace.metadata", exc)
 
@@ -198,7 +194,7 @@ class SubsegmentScope:
     def __enter__(self) -> Subsegment:
         if self._name is None:
             return _NOOP
-        opened = self._opened = _xray.start(self._name, self._namespace)
+        opened = self._opened = _backend.start(self._name, self._namespace)
         return _NOOP if opened is None else Subsegment(opened.sub)
 
     def __exit__(
@@ -210,7 +206,7 @@ class SubsegmentScope:
         opened = self._opened
         if opened is not None:
             self._opened = None
-            _xray.finish(opened.sub, opened.token, error=exc)
+            _backend.finish(opened.sub, opened.token, error=exc)
 
     async def __aenter__(self) -> Subsegment:
         return self.__enter__()
@@ -256,7 +252,7 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
         async def coroutine(*args: Any, **kwargs: Any) -> Any:
             if not _active:
                 return await func(*args, **kwargs)
-            return await _xray.call_async(func, args, kwargs, opts)
+            return await _backend.call_async(func, args, kwargs, opts)
 
         wrapper: Callable[..., Any] = coroutine
     elif is_async_generator_function(func):
@@ -269,7 +265,7 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
         ) -> AsyncGenerator[Any, Any]:
             if not _active:
                 return wrapped(*args, **kwargs)  # type: ignore[no-any-return]
-            return _xray.generate_async(wrapped(*args, **kwargs), opts)  # type: ignore[no-any-return]
+            return _backend.generate_async(wrapped(*args, **kwargs), opts)  # type: ignore[no-any-return]
 
         import wrapt  # only here: async generators are rare, and wrapt costs ~2 ms of import
 
@@ -279,7 +275,7 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
         def generator(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
             if not _active:
                 return (yield from func(*args, **kwargs))
-            return (yield from _xray.generate(func(*args, **kwargs), opts))
+            return (yield from _backend.generate(func(*args, **kwargs), opts))
 
         wrapper = generator
     else:
@@ -287,7 +283,7 @@ def _wrap(func: Callable[..., Any], opts: _Options) -> Callable[..., Any]:
         def function(*args: Any, **kwargs: Any) -> Any:
             if not _active:
                 return func(*args, **kwargs)
-            return _xray.call(func, args, kwargs, opts)
+            return _backend.call(func, args, kwargs, opts)
 
         wrapper = function
     functools.update_wrapper(wrapper, func)
@@ -367,7 +363,7 @@ class Trace:
         if not _active:
             return _NOOP
         try:
-            entity = _xray.current_subsegment()
+            entity = _backend.current_subsegment()
         except Exception as exc:
             internal_error("trace.current", exc)
             return _NOOP
@@ -397,9 +393,10 @@ trace = Trace()
 
 def reset() -> None:
     """Forget per-process tracing state (tests)."""
-    global _active, _unavailable
+    global _active, _unavailable, _backend
     with _active_lock:
         _active = 0
     _unavailable = False
-    if _xray is not None:
-        _xray.reset()
+    if _backend is not None:
+        _backend.reset()
+        _backend = None  # chosen again by the next sampled invocation

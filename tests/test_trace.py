@@ -707,7 +707,7 @@ def test_written_documents_are_the_documents(lam: Lambda) -> None:
 
     @instrument(service="svc")
     def handler(event: Any, context: Any) -> Any:
-        spans.append(_trace._xray.context.invocation.span)
+        spans.append(_trace._backend.context.invocation.span)
         trace.annotate("Service", "overridden")
         with trace.subsegment("naïve ✓ name (with) *stars*") as sub:
             sub.metadata("when", datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc))

@@ -1,0 +1,74 @@
+"""An OpenTelemetry span behind the methods ``trace.Subsegment`` calls on an X-Ray one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.trace import Status, StatusCode
+
+from lambdaops._render import TRUNCATED, encode
+
+#: A metadata value longer than this, as JSON, is cut with a marker (as for X-Ray).
+MAX_METADATA = 8192
+#: The attribute listing which attributes are annotations: the AWS X-Ray exporters make
+#: those indexed annotations, the others metadata.
+ANNOTATIONS = "aws.xray.annotations"
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def annotation_key(key: object) -> str:
+    """The same keys as with X-Ray (letters, digits, ``_``), so both backends index alike."""
+    text = str(key)
+    if all(c in _KEY_CHARS for c in text):
+        return text
+    return "".join(c if c in _KEY_CHARS else "_" for c in text)
+
+
+def json_attribute(value: Any) -> str:
+    """``value`` as JSON text, cut at :data:`MAX_METADATA` characters with a marker."""
+    text = value if isinstance(value, str) else encode(value)
+    if len(text) <= MAX_METADATA:
+        return text
+    return text[:MAX_METADATA] + TRUNCATED.format(len(text) - MAX_METADATA)
+
+
+class SpanHandle:
+    """A span, with ``put_annotation``/``put_metadata`` as on an X-Ray subsegment."""
+
+    __slots__ = ("name", "span")
+
+    def __init__(self, span: Any, name: str) -> None:
+        self.span = span
+        self.name = name
+
+    @property
+    def id(self) -> str:
+        return format(self.span.get_span_context().span_id, "016x")
+
+    @property
+    def trace_id(self) -> str:
+        return format(self.span.get_span_context().trace_id, "032x")
+
+    def put_annotation(self, key: str, value: str | int | float | bool) -> None:
+        key = annotation_key(key)
+        self.span.set_attribute(key, value)
+        attributes = getattr(self.span, "attributes", None) or {}
+        listed = tuple(attributes.get(ANNOTATIONS, ()))
+        if key not in listed:
+            self.span.set_attribute(ANNOTATIONS, (*listed, key))
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        self.span.set_attribute(f"{namespace}.{key}", json_attribute(value))
+
+    def record_error(self, error: BaseException, meta_key: str | None = None) -> None:
+        """The exception as a span event, status ERROR; its text as metadata if asked."""
+        self.span.record_exception(error)
+        self.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:1024]))
+        if meta_key is not None:
+            self.span.set_attribute(meta_key, json_attribute(f"{type(error).__name__}: {error}"))
+
+    def fault(self, description: str) -> None:
+        self.span.set_status(Status(StatusCode.ERROR, description))
+
+    def __repr__(self) -> str:
+        return f"<SpanHandle {self.name!r} id={self.id}>"

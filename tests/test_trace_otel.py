@@ -1,0 +1,251 @@
+"""trace_backend="otel": the same API over OpenTelemetry, checked with the SDK's in-memory
+exporter (issue 17). The X-Ray backend's tests are tests/test_trace.py."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry import trace as otel_trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from lambdaops import _trace, _trace_backend, instrument, trace
+from lambdaops.testing import LambdaContext
+
+_EXPORTER = InMemorySpanExporter()
+
+
+def _provider() -> Any:
+    """One SDK provider for the process (OpenTelemetry's global can be set once)."""
+    provider = otel_trace.get_tracer_provider()
+    if isinstance(provider, otel_trace.ProxyTracerProvider):
+        provider = TracerProvider()
+        otel_trace.set_tracer_provider(provider)
+    if not getattr(provider, "_lambdaops_test_exporter", False):
+        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+        provider._lambdaops_test_exporter = True
+    return provider
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    _provider()
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orders")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.delenv("AWS_SAM_LOCAL", raising=False)
+    _trace.reset()
+    _EXPORTER.clear()
+    yield _EXPORTER
+    _trace.reset()
+
+
+def sampled_header(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+    parent = secrets.token_hex(8)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Parent={parent};Sampled=1")
+    return root, parent
+
+
+@trace.capture
+def charge(order: int) -> dict[str, int]:
+    trace.annotate("order_id", order)
+    with trace.subsegment("render") as sub:
+        sub.metadata("items", [1, 2, 3])
+    return {"charged": order}
+
+
+@trace.capture
+def fail() -> None:
+    raise ValueError("card declined")
+
+
+def test_the_same_tree_with_faas_attributes_and_the_x_ray_parent(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> str:
+        charge(42)
+        try:
+            fail()
+        except ValueError:
+            pass
+        return "ok"
+
+    root, parent = sampled_header(monkeypatch)
+    assert handler({}, LambdaContext(aws_request_id="req-42")) == "ok"
+    finished = {span.name: span for span in spans.get_finished_spans()}
+    assert sorted(finished) == ["## charge", "## fail", "## handler", "render"]
+    top = finished["## handler"]
+    context = top.get_span_context()
+    assert format(context.trace_id, "032x") == root[2:10] + root[11:]
+    assert top.parent is not None and format(top.parent.span_id, "016x") == parent
+    assert top.parent.is_remote and top.kind is SpanKind.SERVER
+    attributes = dict(top.attributes or {})
+    assert {k: attributes[k] for k in ("faas.trigger", "faas.coldstart", "cloud.provider")} == {
+        "faas.trigger": "other",
+        "faas.coldstart": True,
+        "cloud.provider": "aws",
+    }
+    assert attributes["faas.invocation_id"] == "req-42"
+    assert attributes["cloud.resource_id"] == LambdaContext().invoked_function_arn
+    assert (attributes["cloud.region"], attributes["faas.name"]) == ("eu-west-1", "orders")
+    assert attributes["orders.handler response"] == "ok"  # a str as it is; others as JSON
+    assert attributes["aws.xray.annotations"] == ("ColdStart", "Service")
+    # nesting: charge and fail under the handler, render under charge
+    by_id = {span.get_span_context().span_id: span.name for span in finished.values()}
+    assert {name: by_id.get(s.parent.span_id) for name, s in finished.items() if s.parent} == {
+        "## charge": "## handler",
+        "## fail": "## handler",
+        "render": "## charge",
+        "## handler": None,
+    }
+    charged = dict(finished["## charge"].attributes or {})
+    assert (charged["order_id"], charged["orders.charge response"]) == (42, '{"charged":42}')
+    assert charged["aws.xray.annotations"] == ("order_id",)
+    assert dict(finished["render"].attributes or {})["orders.items"] == "[1,2,3]"
+    failed = finished["## fail"]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.status.description == "ValueError: card declined"
+    assert [event.name for event in failed.events] == ["exception"]
+    assert dict(failed.events[0].attributes or {})["exception.message"] == "card declined"
+
+
+def test_the_handlers_error_and_an_http_trigger(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> None:
+        raise RuntimeError("boom")
+
+    sampled_header(monkeypatch)
+    event = {
+        "version": "2.0",
+        "routeKey": "GET /x",
+        "rawPath": "/x",
+        "requestContext": {"http": {"method": "GET"}, "requestId": "r-1"},
+    }
+    with pytest.raises(RuntimeError):
+        handler(event, LambdaContext())
+    (span,) = spans.get_finished_spans()
+    assert span.kind is SpanKind.SERVER
+    assert dict(span.attributes or {})["faas.trigger"] == "http"
+    assert span.status.status_code is StatusCode.ERROR
+    assert dict(span.attributes or {})["handler error"] == "RuntimeError: boom"
+
+
+def test_a_queue_trigger_is_a_consumer_span(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> None:
+        return None
+
+    sampled_header(monkeypatch)
+    record = {"eventSource": "aws:sqs", "messageId": "m-1", "body": "{}", "attributes": {}}
+    handler({"Records": [record]}, LambdaContext())
+    (span,) = spans.get_finished_spans()
+    assert (span.kind, dict(span.attributes or {})["faas.trigger"]) == (SpanKind.CONSUMER, "pubsub")
+
+
+def test_an_open_opentelemetry_span_is_the_parent(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ADOT instrumentation opened a span for the invocation: lambdaops nests under it."""
+
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> None:
+        return None
+
+    sampled_header(monkeypatch)
+    tracer = otel_trace.get_tracer("adot-stand-in")
+    with tracer.start_as_current_span("adot invocation") as outer:
+        handler({}, LambdaContext())
+    finished = {span.name: span for span in spans.get_finished_spans()}
+    inner = finished["## handler"]
+    assert inner.parent is not None
+    assert inner.parent.span_id == outer.get_span_context().span_id
+    assert inner.get_span_context().trace_id == outer.get_span_context().trace_id
+
+
+def test_async_and_generators_nest(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @trace.capture
+    async def fetch(n: int) -> int:
+        await asyncio.sleep(0)
+        return n
+
+    @trace.capture
+    def numbers() -> Iterator[int]:
+        yield 1
+        yield 2
+
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> int:
+        async def both() -> list[int]:
+            return list(await asyncio.gather(fetch(1), fetch(2)))
+
+        return sum(asyncio.run(both())) + sum(numbers())
+
+    sampled_header(monkeypatch)
+    assert handler({}, LambdaContext()) == 6
+    finished = spans.get_finished_spans()
+    top = next(s for s in finished if s.name == "## handler")
+    children = sorted(
+        s.name
+        for s in finished
+        if s.parent and s.parent.span_id == (top.get_span_context().span_id)
+    )
+    assert children == ["## fetch", "## fetch", "## numbers"]
+
+
+def test_unsampled_invocations_make_no_span(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> int:
+        return charge(1)["charged"]
+
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root=1-{int(time.time()):08x}-{'a' * 24};Sampled=0")
+    assert handler({}, LambdaContext()) == 1
+    assert spans.get_finished_spans() == ()
+    assert _trace._backend is None  # nothing loaded
+
+
+def test_auto_picks_otel_only_when_a_provider_is_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_EXEC_WRAPPER", raising=False)
+    _provider()
+    assert _trace_backend.choose("auto") == "otel"
+    assert (_trace_backend.choose("xray"), _trace_backend.choose("otel")) == ("xray", "otel")
+    monkeypatch.setenv("AWS_LAMBDA_EXEC_WRAPPER", "/opt/otel-instrument")
+    assert _trace_backend.choose("auto") == "otel"
+    probe = (
+        "import sys, lambdaops._trace_backend as b; print(b.choose('auto'), "
+        "'opentelemetry' in sys.modules)"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert fresh.stdout.split() == ["xray", "False"]  # and it imported nothing to find out
+
+
+def test_import_lambdaops_does_not_import_opentelemetry() -> None:
+    probe = "import sys, lambdaops; print(sorted(m for m in sys.modules if 'opentelemetry' in m))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
