@@ -171,6 +171,8 @@ class Invocation(Scope):
             }
             if self.xray_trace_id:
                 fields["xray_trace_id"] = self.xray_trace_id
+                if self.config.trace_backend != "xray":
+                    fields.update(otel_ids(self))
             if self.correlation_id:
                 fields["correlation_id"] = self.correlation_id
             if self.debug_sampled:
@@ -187,6 +189,17 @@ class Invocation(Scope):
 
 
 _NEVER = float("inf")
+
+
+def otel_ids(inv: Invocation) -> dict[str, str]:
+    """OpenTelemetry's hex ids, so lines join traces in any OTel backend: the trace id
+    from Lambda's X-Ray root, and the handler span's id once it is open."""
+    root = inv.xray_trace_id or ""
+    ids = {"trace_id": root[2:10] + root[11:]} if len(root) == 35 else {}
+    handle = getattr(inv.trace_state, "handle", None)
+    if handle is not None:
+        ids["span_id"] = handle.id
+    return ids
 
 
 def fragment_head(service: str, function_name: str, cold_start: bool) -> str:
@@ -219,6 +232,8 @@ def fragment(scope: Scope) -> str:
                     frag += ',"xray_trace_id":' + quote(root)
                 if cid:
                     frag += ',"correlation_id":' + quote(cid)
+            if root and scope.config.trace_backend != "xray":
+                frag += "".join(f',"{k}":{quote(v)}' for k, v in otel_ids(scope).items())
             if scope.debug_sampled:
                 frag += ',"debug_sampled":true'
         else:

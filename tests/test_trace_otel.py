@@ -249,3 +249,26 @@ def test_import_lambdaops_does_not_import_opentelemetry() -> None:
     probe = "import sys, lambdaops; print(sorted(m for m in sys.modules if 'opentelemetry' in m))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_lines_and_the_outcome_record_carry_the_otel_ids(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch, lambdaops_capture: Any
+) -> None:
+    import json
+
+    from lambdaops import log
+
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> None:
+        log.info("charging", order=7)
+
+    root, _ = sampled_header(monkeypatch)
+    handler({}, LambdaContext())
+    (span,) = spans.get_finished_spans()
+    expected = {
+        "trace_id": root[2:10] + root[11:],
+        "span_id": format(span.get_span_context().span_id, "016x"),
+    }
+    records = [json.loads(line) for line in lambdaops_capture.lines]
+    assert [{k: r.get(k) for k in expected} for r in records] == [expected, expected]
+    assert [r.get("message", r.get("lambdaops")) for r in records] == ["charging", "outcome"]
