@@ -4,6 +4,7 @@ exporter (issue 17). The X-Ray backend's tests are tests/test_trace.py."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import subprocess
 import sys
@@ -254,8 +255,6 @@ def test_import_lambdaops_does_not_import_opentelemetry() -> None:
 def test_lines_and_the_outcome_record_carry_the_otel_ids(
     spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch, lambdaops_capture: Any
 ) -> None:
-    import json
-
     from lambdaops import log
 
     @instrument(service="orders", trace_backend="otel")
@@ -272,3 +271,35 @@ def test_lines_and_the_outcome_record_carry_the_otel_ids(
     records = [json.loads(line) for line in lambdaops_capture.lines]
     assert [{k: r.get(k) for k in expected} for r in records] == [expected, expected]
     assert [r.get("message", r.get("lambdaops")) for r in records] == ["charging", "outcome"]
+
+
+_DEAD_ENDPOINT = """
+import json, os, secrets, socket, sys, time
+sock = socket.socket(); sock.bind(("127.0.0.1", 0)); port = sock.getsockname()[1]; sock.close()
+os.environ.update(LAMBDA_TASK_ROOT="/var/task", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}")
+from lambdaops import instrument
+from lambdaops.testing import LambdaContext
+
+@instrument(service="orders", trace_backend="otel")
+def handler(event, context):
+    return "ok"
+
+for _ in range(3):
+    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+    os.environ["_X_AMZN_TRACE_ID"] = f"Root={root};Parent={secrets.token_hex(8)};Sampled=1"
+    assert handler({}, LambdaContext()) == "ok"
+from lambdaops import _otel
+exporter = _otel._own._active_span_processor._span_processors[0].span_exporter
+print(json.dumps({"failures": exporter.failures, "delay": exporter.delay}))
+"""
+
+
+def test_a_dead_endpoint_is_tried_once_then_backed_off_and_said_once() -> None:
+    """No provider configured: lambdaops' own exports OTLP/HTTP; a closed port costs one
+    failed export, then spans are dropped for 30 s (doubling), with one warning."""
+    out = subprocess.run(
+        [sys.executable, "-c", _DEAD_ENDPOINT], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout.splitlines()[-1]) == {"failures": 1, "delay": 60.0}
+    warnings = [line for line in out.stderr.splitlines() if "trace.otel.export" in line]
+    assert len(warnings) == 1 and "spans are dropped for 30 s" in warnings[0]
