@@ -22,7 +22,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFl
 
 from lambdaops._events import BATCH_TRIGGERS
 from lambdaops._otel import _provider
-from lambdaops._otel._spans import SpanHandle, annotation_key
+from lambdaops._otel._spans import ANNOTATIONS, SpanHandle, annotation_key
 from lambdaops._report import internal_error
 from lambdaops._response import HTTP_TRIGGERS
 from lambdaops._scope import current_invocation
@@ -91,6 +91,16 @@ class Profile:
         )
         self.response_key = f"{handler_name} response"
         self.error_key = f"{handler_name} error"
+        env = os.environ
+        #: Span attributes from the environment, the same for every invocation.
+        self.environment = {
+            key: env[var]
+            for key, var in (
+                ("cloud.region", "AWS_REGION"),
+                ("faas.name", "AWS_LAMBDA_FUNCTION_NAME"),
+            )
+            if env.get(var)
+        }
 
 
 class State:
@@ -186,20 +196,19 @@ def begin(profile: Profile, header: str, cold_start: bool) -> State | None:
         "faas.coldstart": bool(cold_start),
         "cloud.provider": "aws",
         "lambdaops.trigger": trigger,
+        # the X-Ray backend's two annotations, set with the rest: one attribute set to build
+        "ColdStart": bool(cold_start),
+        "Service": profile.service,
+        ANNOTATIONS: ("ColdStart", "Service"),
     }
     if inv is not None:
         attributes["faas.invocation_id"] = inv.request_id
         arn = getattr(inv.context, "invoked_function_arn", None)
         if isinstance(arn, str) and arn:
             attributes["cloud.resource_id"] = arn
-    env = os.environ
-    for key, var in (("cloud.region", "AWS_REGION"), ("faas.name", "AWS_LAMBDA_FUNCTION_NAME")):
-        if env.get(var):
-            attributes[key] = env[var]
+    attributes.update(profile.environment)
     span = _tracer.start_span(profile.span_name, context=parent, kind=kind, attributes=attributes)
     handle = SpanHandle(span, profile.span_name)
-    handle.put_annotation("ColdStart", bool(cold_start))
-    handle.put_annotation("Service", profile.service)
     token = otel_context.attach(otel_trace.set_span_in_context(span, parent))
     _current_profile = profile
     return State(profile, handle, token)

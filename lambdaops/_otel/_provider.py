@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import trace as otel_trace
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from lambdaops._report import internal_error
@@ -73,6 +74,40 @@ class BackingOff(SpanExporter):
         return bool(self.inner.force_flush(timeout_millis))
 
 
+#: Ended spans kept for the next flush at most (a thread tracing outside any invocation
+#: must not grow the process).
+MAX_PENDING = 4096
+
+
+class InvocationBatch(SpanProcessor):
+    """Keeps ended spans and exports them in one request when the invocation ends, in the
+    handler's thread: no worker thread to wake and wait for, as a batch processor needs."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self.span_exporter = exporter
+        self._pending: list[ReadableSpan] = []
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        with self._lock:
+            if len(self._pending) < MAX_PENDING:
+                self._pending.append(span)
+            else:
+                self.dropped += 1
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return True
+        return self.span_exporter.export(batch) is SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.force_flush()
+        self.span_exporter.shutdown()
+
+
 def _endpoint() -> str:
     env = os.environ
     traces = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -92,10 +127,9 @@ def own_provider(resource_attributes: dict[str, Any]) -> Any:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider(resource=Resource.create(resource_attributes))
     exporter = BackingOff(OTLPSpanExporter(endpoint=_endpoint(), timeout=EXPORT_TIMEOUT_S))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider.add_span_processor(InvocationBatch(exporter))
     otel_trace.set_tracer_provider(provider)
     return provider

@@ -16,12 +16,18 @@ ANNOTATIONS = "aws.xray.annotations"
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
+_keys: dict[object, str] = {}
+
+
 def annotation_key(key: object) -> str:
     """The same keys as with X-Ray (letters, digits, ``_``), so both backends index alike."""
-    text = str(key)
-    if all(c in _KEY_CHARS for c in text):
-        return text
-    return "".join(c if c in _KEY_CHARS else "_" for c in text)
+    cleaned = _keys.get(key)
+    if cleaned is None:
+        text = str(key)
+        cleaned = "".join(c if c in _KEY_CHARS else "_" for c in text)
+        if len(_keys) < 1024:  # keys are few and fixed in code; a bound all the same
+            _keys[key] = cleaned
+    return cleaned
 
 
 def json_attribute(value: Any) -> str:
