@@ -17,6 +17,18 @@ from typing import Any
 from lambdaops import _output, _redact, _scope
 from lambdaops._config import Config
 from lambdaops._emf import NONE, Metric, MetricSet, single, swap_lock, take_documents
+from lambdaops._emf_limits import (
+    MAX_DIMENSION_VALUE,
+    MAX_DIMENSIONS,
+    MAX_METRIC_NAME,
+    MAX_PROPERTY_NAME,
+    RECORD_FIELDS,
+    check_default_dimensions,
+    check_namespace,
+    dimension_name_problem,
+    merges_into_record,
+    name_problem,
+)
 from lambdaops._errors import LambdaopsError
 from lambdaops._render import safe_repr
 from lambdaops._scope import Invocation, Scope, current
@@ -53,39 +65,8 @@ UNITS = frozenset(
         "None",
     ]
 )
-MAX_DIMENSIONS = 30  # dimensions per dimension set
-MAX_DIMENSION_VALUE = 1024
-MAX_NAME = 255
-
-#: Top-level keys of the outcome record; a metric, dimension or property may not take them.
-RESERVED = frozenset(
-    [
-        "_aws",
-        "lambdaops",
-        "outcome",
-        "supersedes",
-        "status_code",
-        "request_id",
-        "service",
-        "function_name",
-        "cold_start",
-        "duration_ms",
-        "billed_duration_ms",
-        "memory_limit_mb",
-        "max_memory_used_mb",
-        "estimated_cost_usd",
-        "trigger",
-        "attempt",
-        "correlation_id",
-        "xray_trace_id",
-        "error_type",
-        "error_message",
-        "items",
-        "items_failed",
-        "stuck_in",
-        "stack",
-    ]
-)
+#: Names a metric, dimension or property may not take: the outcome record's fields.
+RESERVED = RECORD_FIELDS
 
 
 class MetricError(LambdaopsError, ValueError):
@@ -100,16 +81,36 @@ def _store(scope: Scope) -> MetricSet:
 
 
 def _check_name(kind: str, name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise MetricError(f"{kind} name must be a non-empty string, got {name!r}")
-    if len(name) > MAX_NAME:
-        raise MetricError(f"{kind} name {name[:40]!r}… is longer than {MAX_NAME} characters")
+    if kind == "dimension":
+        problem = dimension_name_problem(name)
+    else:
+        limit = MAX_METRIC_NAME if kind == "metric" else MAX_PROPERTY_NAME
+        problem = name_problem(kind, name, limit)
+    if problem is not None:
+        raise MetricError(problem)
     if name in RESERVED:
         raise MetricError(f"{kind} name {name!r} is reserved for the outcome record")
-    return name
+    return name  # type: ignore[return-value]  # a str: name_problem said so
 
 
+def _clash(store: MetricSet, kind: str, name: str) -> None:
+    """One member name, one meaning: refuse ``name`` if the invocation uses it otherwise
+    (CloudWatch would silently keep the later of two members of one name)."""
+    for other, names in (
+        ("metric", store.metrics),
+        ("dimension", store.dimensions),
+        ("property", store.properties),
+    ):
+        if other != kind and name in names:
+            raise MetricError(f"{kind} {name!r}: this invocation has a {other} of that name")
+
+
+#: (name, unit, resolution) already checked: the warm path checks nothing twice.
 _validated: set[tuple[str, str, int]] = set()
+#: Default dimension names of the handlers instrumented in this process (but ``service``,
+#: a reserved name anyway): a metric may not take one. Kept process-wide so the check
+#: stays in the cached first call, not in every ``metrics.add``.
+_default_names: set[str] = set()
 
 
 class Metrics:
@@ -124,6 +125,8 @@ class Metrics:
         key = (name, unit, resolution)
         if key not in _validated:
             _check_name("metric", name)
+            if name in _default_names:
+                raise MetricError(f"metric {name!r}: a default dimension has that name")
             if unit not in UNITS:
                 raise MetricError(
                     f"metric {name!r}: unknown unit {unit!r}; use one of CloudWatch's units, "
@@ -150,6 +153,9 @@ class Metrics:
             return
         metric = store.metrics.get(name)
         if metric is None:
+            # Both start as the shared NONE: they differ only once either was set.
+            if store.dimensions is not store.properties:
+                _clash(store, "metric", name)
             metric = store.metrics.setdefault(name, Metric(unit, resolution))
         if metric.unit != unit or metric.resolution != resolution:
             raise MetricError(
@@ -167,6 +173,7 @@ class Metrics:
         _check_name("dimension", name)
         scope = current()
         store = _store(scope)
+        _clash(store, "dimension", name)
         if isinstance(value, str):
             text = value
         else:
@@ -174,7 +181,7 @@ class Metrics:
                 text = str(value)
             except Exception:
                 text = safe_repr(value)
-        if not text:
+        if not text.strip():  # CloudWatch wants one character that is not a space
             _warn(store, name, f"dimension {name!r}: empty value; dropped")
             return
         if len(text) > MAX_DIMENSION_VALUE:
@@ -209,7 +216,11 @@ class Metrics:
     def property(self, key: str, value: Any) -> None:
         """Attach searchable context (not a metric) to this invocation's EMF documents."""
         _check_name("property", key)
-        store = _store(current())
+        scope = current()
+        store = _store(scope)
+        _clash(store, "property", key)
+        if any(key == name for name, _ in scope.config.default_dimensions):
+            raise MetricError(f"property {key!r}: a default dimension has that name")
         if store.properties is NONE:
             with swap_lock:
                 if store.properties is NONE:
@@ -260,7 +271,16 @@ class MetricsSignal:
     name = "metrics"
 
     def __init__(self, config: Config) -> None:
-        self.merge_into_outcome = config.outcome
+        """Built at decoration: the settings' names are checked here, once."""
+        check_namespace(config.namespace, "namespace (by default the service)")
+        dims = check_default_dimensions(config.default_dimensions, "default_dimensions")
+        names = {name for name, _ in dims if name != "service"}
+        if not names <= _default_names:
+            _default_names.update(names)
+            _validated.clear()  # metrics already checked meet the new names
+        #: A default dimension named like a record field (``service`` of another value,
+        #: ``function_name``) would be written twice there: such documents go on their own.
+        self.merge_into_outcome = config.outcome and merges_into_record(dims, config.service)
 
     start = None
 

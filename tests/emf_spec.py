@@ -1,15 +1,26 @@
 """A validator for CloudWatch Embedded Metric Format documents, from the published spec.
 
+Two halves: :func:`validate`, written from the prose of AWS's "Specification: Embedded metric
+format" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)
+and the CloudWatch API reference (``Dimension``, ``MetricDatum``: what the schema leaves out),
+and :func:`schema_errors`, the JSON schema published on that same page, kept in
+``tests/schemas/emf-schema.json`` (its source in ``tests/schemas/README.md``).
+:func:`validate_line` applies both and refuses duplicate member names.
+
 Also extracts what CloudWatch would record from a document, so two
 serializers can be compared on meaning rather than on bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import Counter
+from pathlib import Path
 from typing import Any
+
+SCHEMAS = Path(__file__).parent / "schemas"
 
 UNITS = {
     "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
@@ -61,10 +72,12 @@ def validate(doc: Any) -> list[str]:
             if len(set(dset)) != len(dset):
                 errors.append(f"{where}.Dimensions[{j}] repeats a dimension")
             for name in dset:
+                if not isinstance(name, str) or not 1 <= len(name) <= 250:
+                    errors.append(f"dimension name {name!r} must be 1-250 characters")
                 value = doc.get(name)
                 if not isinstance(value, str):
                     errors.append(f"dimension {name!r} has no string member, got {value!r}")
-                elif not 1 <= len(value) <= 1024:
+                elif not 1 <= len(value) <= 1024 or not value.strip():
                     errors.append(f"dimension {name!r} value must be 1-1024 characters")
         metrics = directive.get("Metrics")
         if not isinstance(metrics, list):
@@ -101,11 +114,47 @@ def validate(doc: Any) -> list[str]:
     return errors
 
 
+@functools.cache
+def _schema_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads((SCHEMAS / "emf-schema.json").read_text())
+    # The page's schema names no draft; its fragment ``$id``s are draft-07's style (2020-12,
+    # jsonschema's default, refuses them), so it is read as draft-07.
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def schema_errors(doc: Any) -> list[str]:
+    """Every way ``doc`` breaks the EMF JSON schema AWS publishes; empty when valid."""
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+        for e in _schema_validator().iter_errors(doc)
+    ]
+
+
+def duplicate_keys(line: str) -> list[str]:
+    """Member names that occur twice in one object of ``line`` (CloudWatch keeps the last)."""
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                found.append(key)
+            seen.add(key)
+        return dict(items)
+
+    json.loads(line, object_pairs_hook=pairs)
+    return found
+
+
 def validate_line(line: str) -> dict[str, Any]:
-    """Parse one stdout line as an EMF document; assert it is valid."""
+    """Parse one stdout line as an EMF document; assert it is valid by both halves."""
     assert len(line.encode()) <= 1024 * 1024, "over CloudWatch's 1 MB event limit"
+    assert duplicate_keys(line) == [], duplicate_keys(line)
     doc = json.loads(line)
-    errors = validate(doc)
+    errors = validate(doc) + schema_errors(doc)
     assert not errors, errors
     return doc  # type: ignore[no-any-return]
 

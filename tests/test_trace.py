@@ -584,6 +584,44 @@ def test_annotation_keys_and_values_are_made_valid(lam: Lambda) -> None:
     assert "none" not in annotations
 
 
+def test_annotations_over_x_rays_limits_are_cut_with_one_warning(
+    lam: Lambda, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16: the schema takes keys of 1-500 characters and strings of at most 1,000."""
+
+    @instrument(service="svc")
+    def handler(event: Any, context: Any) -> None:
+        trace.annotate("k" * 600, "v")
+        trace.annotate("long", "x" * 1500)
+        trace.annotate("long", "y" * 1200)  # the same key again: no second warning
+        trace.annotate("", "dropped")
+        trace.annotate("?!", "kept as __")
+        with trace.subsegment("inner") as sub:
+            sub.entity.put_annotation("twin", "z" * 1001)  # through the SDK's own API
+
+    _, root, _ = lam.invoke(handler)
+    entities = lam.entities(root)
+    assert entities["## handler"]["annotations"] == {
+        "ColdStart": True,
+        "Service": "svc",
+        "k" * 500: "v",
+        "long": "y" * 1000,
+        "__": "kept as __",
+    }
+    assert entities["inner"]["annotations"] == {"twin": "z" * 1000}
+    warned = [
+        json.loads(line)["message"]
+        for line in capsys.readouterr().out.splitlines()
+        if '"level":"WARNING"' in line
+    ]
+    assert warned == [
+        f"annotation key {'k' * 40!r}… is longer than 500 characters; shortened",
+        "annotation 'long': value longer than 1000 characters; shortened",
+        "annotation key '': empty; dropped",
+        "annotation 'twin': value longer than 1000 characters; shortened",
+    ]
+
+
 # -- our lightweight subsegments and the SDK ----------------------------------------------
 def test_a_patched_boto3_call_nests_under_a_captured_function(lam: Lambda) -> None:
     import boto3

@@ -22,6 +22,7 @@ from lambdaops._xray._context import BATCH, Stack, Streaming, context, new, send
 from lambdaops._xray._emitter import emitter
 from lambdaops._xray._invocation import InvocationTrace, Profile, Settings
 from lambdaops._xray._span import Span, annotation_key, materialize, sdk_entity
+from lambdaops._xray._span import _warned as _warned_annotations
 from lambdaops._xray._subsegments import (
     Opened,
     current_subsegment,
@@ -140,3 +141,4 @@ def reset() -> None:
     _modules_seen = -1
     context.reset()
     emitter.reset()
+    _warned_annotations.clear()

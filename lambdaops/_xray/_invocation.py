@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lambdaops._config import Config
 from lambdaops._xray import _facade
+from lambdaops._xray._span import annotation_value
 
 if TYPE_CHECKING:
     from lambdaops._xray._context import Stack
@@ -76,7 +77,7 @@ class Profile:
         self.service = config.service
         self.patch = config.trace_patch
         self.settings = Settings(self.capture_response, self.capture_error, self.service)
-        service = {"Service": self.service} if self.service else {}
+        service = {"Service": annotation_value("Service", self.service)} if self.service else {}
         warm, cold = {"ColdStart": False, **service}, {"ColdStart": True, **service}
         #: Indexed by the cold-start bool (False is 0): one read instead of a branch.
         self.annotations = (

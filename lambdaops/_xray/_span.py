@@ -27,14 +27,48 @@ if TYPE_CHECKING:
 
 #: What X-Ray allows in annotation keys.
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+#: The segment document schema's limits: keys ``^[a-zA-Z0-9_]{1,500}$``, strings of at
+#: most 1,000 characters (xray-segmentdocument-schema-v1.0.0; docs/tracing.md).
+MAX_ANNOTATION_KEY = 500
+MAX_ANNOTATION_VALUE = 1000
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    """One warning per annotation key and process: a loop annotating must not flood."""
+    if key in _warned or len(_warned) >= 1024:
+        return
+    _warned.add(key)
+    from lambdaops._logger import log
+
+    log.warning(message)
 
 
 def annotation_key(key: object) -> str:
-    """X-Ray indexes keys of letters, digits and ``_`` only; others become ``_``."""
+    """X-Ray indexes keys of letters, digits and ``_`` only; others become ``_``, and a
+    key longer than the schema allows is cut (one warning)."""
     text = str(key)
-    if all(c in _KEY_CHARS for c in text):
-        return text
-    return "".join(c if c in _KEY_CHARS else "_" for c in text)
+    if not all(c in _KEY_CHARS for c in text):
+        text = "".join(c if c in _KEY_CHARS else "_" for c in text)
+    if len(text) > MAX_ANNOTATION_KEY:
+        _warn_once(
+            text,
+            f"annotation key {text[:40]!r}… is longer than {MAX_ANNOTATION_KEY} "
+            "characters; shortened",
+        )
+        text = text[:MAX_ANNOTATION_KEY]
+    return text
+
+
+def annotation_value(key: str, value: Any) -> Any:
+    """``value`` as the schema takes it: a string cut to 1,000 characters (one warning)."""
+    if type(value) is str and len(value) > MAX_ANNOTATION_VALUE:
+        _warn_once(
+            key,
+            f"annotation {key!r}: value longer than {MAX_ANNOTATION_VALUE} characters; shortened",
+        )
+        return value[:MAX_ANNOTATION_VALUE]
+    return value
 
 
 def is_subsegment(entity: Any) -> bool:
@@ -103,7 +137,12 @@ class Span:
         return self.inv.segment()
 
     def put_annotation(self, key: str, value: Any) -> None:
-        """Keys are made valid by the caller (:func:`annotation_key`)."""
+        """Keys' characters and length are made valid by the caller (:func:`annotation_key`);
+        an empty key is dropped and a long string value cut, each with one warning."""
+        if not key:
+            _warn_once("", "annotation key '': empty; dropped")
+            return
+        value = annotation_value(key, value)
         annotations = self.annotations
         if annotations is None:
             self.annotations = {key: value}
@@ -186,6 +225,13 @@ class Twin(Subsegment):  # type: ignore[misc]
     """The SDK subsegment standing for one of our spans (see :func:`materialize`)."""
 
     __slots__ = ("span",)  # a slot: not in ``vars()``, so never in a document
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        """The SDK's, after our span's repairs: the twin shares the span's annotations."""
+        if not key:
+            _warn_once("", "annotation key '': empty; dropped")
+            return
+        super().put_annotation(key, annotation_value(key, value))
 
 
 def materialize(span: Span) -> Twin:
