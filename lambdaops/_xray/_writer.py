@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lambdaops._clip import clip
+from lambdaops._clip import clip, measure
 from lambdaops._render import make_encoder
-from lambdaops._xray._span import Span, capped, cause_doc, doc_default, span_doc, to_doc
+from lambdaops._xray._span import (
+    MAX_METADATA,
+    Span,
+    capped,
+    cause_doc,
+    doc_default,
+    span_doc,
+    to_doc,
+)
 
 #: Largest document body sent: a datagram must stay under 64 KiB with its header.
 MAX_DOCUMENT = 64_000
@@ -23,7 +31,8 @@ _SCALARS: dict[Any, Any] = {True: "true", False: "false", None: "null"}
 
 
 def _metadata_json(metadata: dict[str, dict[str, Any]]) -> str:
-    """``{namespace: {key: value}}`` as JSON; one short value (the usual) without the encoder."""
+    """``{namespace: {key: value}}`` as JSON, each value capped (:func:`capped`); one short
+    value (the usual) without the encoder."""
     if len(metadata) == 1:
         for namespace, entries in metadata.items():
             if len(entries) == 1:
@@ -35,6 +44,8 @@ def _metadata_json(metadata: dict[str, dict[str, Any]]) -> str:
                         text = _esc(value)
                     elif value is None or kind is bool:
                         text = _SCALARS[value]
+                    elif measure(value, MAX_METADATA) >= 0:  # a response of the usual size
+                        return _encode(metadata)  # type: ignore[no-any-return]
                     else:
                         break
                     return f"{{{_esc(namespace)}:{{{_esc(key)}:{text}}}}}"
