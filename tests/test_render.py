@@ -238,3 +238,297 @@ def test_an_int_too_long_for_text_is_named_not_lost() -> None:
     line = json.loads(render({"message": "m", "big": 10**5000, "small": 10**40}, 256 * 1024))
     assert line["message"] == "m" and line["small"] == 10**40
     assert line["big"].startswith("<int of ") and line["big"].endswith(" bits>")
+
+
+# -- mutation testing (issue 14, docs/mutation.md): exact values ------------------------------
+
+
+class Repr:
+    def __init__(self, text: object) -> None:
+        self.text = text
+
+    def __repr__(self) -> Any:
+        return self.text
+
+
+class BadStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str for you")
+
+
+def test_safe_repr_keeps_2048_characters() -> None:
+    from lambdaops._render import safe_repr
+
+    assert safe_repr(BadRepr()) == "<unrepresentable BadRepr>"
+    assert safe_repr(Repr(42)) == "<unrepresentable Repr>"  # a repr that is not a str
+    assert safe_repr(Repr("r" * 2048)) == "r" * 2048
+    assert safe_repr(Repr("r" * 2049)) == "r" * 2048 + "…[truncated 1 chars]"
+
+
+def test_default_converts_what_the_encoder_does_not_know() -> None:
+    import datetime
+
+    class BadIsoformat:
+        def isoformat(self) -> str:
+            raise RuntimeError("no date")
+
+        def __repr__(self) -> str:
+            return "bad-iso"
+
+    class NotCallable:
+        isoformat = "2024"
+
+        def __repr__(self) -> str:
+            return "not-callable"
+
+    assert _default(b"\xffa") == "\\xffa"
+    assert _default(bytearray(b"\xffb")) == "\\xffb"
+    assert _default(memoryview(b"c\xff")) == "c\\xff"
+    assert _default({7}) == [7] and _default(frozenset([8])) == [8]
+    assert _default(ValueError("x")) == "ValueError: x"
+    assert _default(BadStr("y")) == "BadStr: BadStr('y')"  # its repr, when str fails
+    assert _default(datetime.date(2024, 1, 2)) == "2024-01-02"
+    assert _default(BadIsoformat()) == "bad-iso"
+    assert _default(NotCallable()) == "not-callable"
+    assert _default(Repr("r" * 3000)) == "r" * 2048 + "…[truncated 952 chars]"
+
+
+def test_made_encoders_are_compact_ascii_in_order_and_strict() -> None:
+    import pytest
+
+    from lambdaops._render import make_chunk_encoder, make_encoder
+
+    encode = make_encoder(_default)
+    value = {"b": [1, "é", None, True, 1.5], "a": b"\xff", 1: {3}}
+    assert encode(value) == '{"b":[1,"\\u00e9",null,true,1.5],"a":"\\\\xff","1":[3]}'
+    assert "".join(make_chunk_encoder(_default)(value, 0)) == encode(value)
+    with pytest.raises(ValueError, match="Out of range float values"):
+        encode({"n": math.nan})
+    with pytest.raises(TypeError, match="keys must be str"):
+        encode({(1, 2): 1})
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    with pytest.raises(RecursionError):  # no markers: a cycle is a recursion
+        encode(cyclic)
+    assert make_encoder(lambda obj: "default")({"o": object()}) == '{"o":"default"}'
+
+
+def test_long_encodings_are_noted_by_their_members_ids(monkeypatch: Any) -> None:
+    from lambdaops import _render
+
+    monkeypatch.setattr(_render, "_long", None)
+    text = "a" * 4088
+    assert len(_render.encode({"k": text})) == 4096
+    assert _render._long is None
+    assert len(_render.encode(["a" * 5000])) == 5004  # only a dict's members are noted
+    assert _render._long is None
+    longer = text + "a"
+    assert _render.encode({"k": longer}) == '{"k":"' + longer + '"}'
+    assert _render._long == (4095, (("k", id(longer)),))
+
+    monkeypatch.setattr(_render, "_long", None)
+    value = "b" * 4089
+    assert _render.encode_members({"k": value}) == ',"k":"' + value + '"'  # 4,096
+    assert _render._long is None
+    value += "b"
+    assert _render.encode_members({"k": value, "n": 1}) == ',"k":"' + value + '","n":1'
+    assert _render._long == (4102, (("k", id(value)), ("n", id(1))))
+
+
+def test_encode_members_formats_each_plain_kind_and_declines_the_rest() -> None:
+    from enum import IntEnum
+
+    from lambdaops._render import encode_members
+
+    class Number(IntEnum):
+        ONE = 1
+
+    fields = {"s": "é\n", "i": -3, "f": 1.5, "z": 0.0, "n": None, "t": True, "F": False}
+    assert encode_members(fields) == (
+        ',"s":"\\u00e9\\n","i":-3,"f":1.5,"z":0.0,"n":null,"t":true,"F":false'
+    )
+    assert encode_members({}) == ""
+    for odd in (math.inf, -math.inf, math.nan, Number.ONE, [1], b"x", 1j):
+        assert encode_members({"a": 1, "b": odd}) is None, odd
+    assert encode_members({1: "a"}) is None
+    assert encode_members({"é": 1}) == ',"\\u00e9":1'
+
+
+def test_a_known_long_line_goes_straight_to_the_cut(monkeypatch: Any) -> None:
+    from lambdaops import _render
+
+    encoded: list[object] = []
+    chunks = _render._encode_chunks
+
+    def counting(obj: object, level: int) -> Any:
+        encoded.append(obj)
+        return chunks(obj, level)
+
+    monkeypatch.setattr(_render, "_encode_chunks", counting)
+    value = "v" * 5000
+    event = {"message": "m", "value": value}
+    monkeypatch.setattr(_render, "_long", (5008, (("value", id(value)),)))
+    line = _render.render(event, 1024)
+    assert encoded == [json.loads(line)]  # only the cut copy was encoded
+    assert _render._long is None  # a note is read once
+    assert line == '{"message":"m","value":"' + "v" * 970 + '\\u2026[truncated 4030 chars]"}'
+
+    # A note about other values, or short enough for the line, is ignored.
+    for note in ((5008, (("value", id(event)),)), (1022, (("value", id(value)),))):
+        encoded.clear()
+        monkeypatch.setattr(_render, "_long", note)
+        assert _render.render(event, 1024) == line
+        assert encoded[0] is event and len(encoded) == 2
+        assert _render._long is None
+
+
+def test_when_even_the_cut_copy_is_too_long_the_identifying_fields_are_kept(
+    monkeypatch: Any,
+) -> None:
+    from lambdaops import _render
+
+    monkeypatch.setattr(_render, "clip", lambda event, limit, default: event)  # cuts nothing
+    event = {
+        "timestamp": "2024-05-01T12:00:00.000Z",
+        "level": "INFO",
+        "request_id": "r" * 100,
+        "service": 5,  # not a str: left out
+        "message": "m" * 300,
+        "body": "x" * 1000,
+    }
+    assert render(event, 512) == json.dumps(
+        {
+            "timestamp": "2024-05-01T12:00:00.000Z",
+            "level": "INFO",
+            "request_id": "r" * 64,
+            "message": "m" * 64 + "…[truncated 236 chars]",  # an eighth of the limit
+            "truncated": True,
+        },
+        separators=(",", ":"),
+    )
+    assert render({"message": ["m"] * 100, "x": "y" * 100}, 100) == json.dumps(
+        {"message": "['m', 'm', 'm', \u2026[truncated 484 chars]", "truncated": True},
+        separators=(",", ":"),
+    )  # 16 characters of the message's repr at least
+    assert render({"message": "m" * 100, "x": "y" * 100}, 60) == '{"truncated":true}'
+
+    def broken(event: object, limit: int, default: object) -> object:
+        raise RuntimeError("clip broke")
+
+    monkeypatch.setattr(_render, "clip", broken)
+    assert render({"x": "y" * 100}, 60) == (
+        '{"level":"ERROR","message":"lambdaops could not render a line","error":"RuntimeError"}'
+    )
+
+
+def test_a_long_repr_is_redacted_before_it_is_cut() -> None:
+    from lambdaops import _redact
+    from lambdaops._render import safe_repr
+
+    secret = "hunter2-secret"
+    _redact.register(secret)
+    assert _redact.MASK == "***"
+    # Redacted, 2,053 characters still need the cut; 2,044 fit whole.
+    assert safe_repr(Repr("a" * 2040 + secret + "b" * 10)) == (
+        "a" * 2040 + "***" + "b" * 5 + "…[truncated 5 chars]"
+    )
+    assert safe_repr(Repr("a" * 2031 + secret + "b" * 10)) == "a" * 2031 + "***" + "b" * 10
+
+
+def test_timestamps_from_a_given_time_and_from_the_clock(monkeypatch: Any) -> None:
+    from lambdaops import _render
+
+    assert iso_timestamp(86400.9999) == "1970-01-02T00:00:00.999Z"
+    assert iso_timestamp(86401.0) == "1970-01-02T00:00:01.000Z"  # the next second's text
+    assert iso_timestamp(1.0) == "1970-01-01T00:00:01.000Z"
+    assert iso_timestamp(1.25) == "1970-01-01T00:00:01.250Z"  # the same second, cached
+    monkeypatch.setattr(_render.time, "time_ns", lambda: 1_767_225_600_123_999_999)
+    assert iso_timestamp() == "2026-01-01T00:00:00.123Z"
+    assert _render.THREE_DIGITS[0] == "000" and _render.THREE_DIGITS[999] == "999"
+
+
+def test_frame_fields_name_file_line_and_function() -> None:
+    import traceback
+
+    from lambdaops._render import frame_fields
+
+    frames = [traceback.FrameSummary("a.py", 3, "f"), traceback.FrameSummary("b.py", 9, "g")]
+    assert frame_fields(frames) == [
+        {"file": "a.py", "line": 3, "function": "f"},
+        {"file": "b.py", "line": 9, "function": "g"},
+    ]
+
+
+def _recurse(n: int) -> None:
+    if n == 0:
+        raise ValueError("deep")
+    _recurse(n - 1)
+
+
+def test_exception_fields_keep_the_innermost_frames_and_the_cause(monkeypatch: Any) -> None:
+    import traceback
+
+    try:
+        _recurse(60)
+    except ValueError as exc:
+        deep = exception_fields(exc)
+        few = exception_fields(exc, max_frames=3)
+    line = _recurse.__code__.co_firstlineno
+    inner = {"file": __file__, "line": line + 2, "function": "_recurse"}
+    calls = {"file": __file__, "line": line + 3, "function": "_recurse"}
+    assert deep == {"type": "ValueError", "message": "deep", "stack": [calls] * 49 + [inner]}
+    assert few == {"type": "ValueError", "message": "deep", "stack": [calls] * 2 + [inner]}
+
+    def fields(raise_it: Any) -> dict[str, Any]:
+        try:
+            raise_it()
+        except Exception as exc:
+            out = exception_fields(exc)
+        del out["stack"]
+        return out
+
+    def caused() -> None:
+        raise ValueError("outer") from KeyError("inner")
+
+    def during() -> None:
+        try:
+            raise KeyError("first")
+        except KeyError:
+            raise ValueError("second") from None
+
+    def implicit() -> None:
+        try:
+            raise KeyError("first")
+        except KeyError:
+            raise ValueError("second")  # noqa: B904 - the implicit context is the subject
+
+    def own_cause() -> None:
+        exc = ValueError("self")
+        exc.__cause__ = exc
+        raise exc
+
+    def bad_str() -> None:
+        raise BadStr("q")
+
+    assert fields(caused) == {
+        "type": "ValueError",
+        "message": "outer",
+        "cause": {"type": "KeyError", "message": "'inner'"},
+    }
+    assert fields(during) == {"type": "ValueError", "message": "second"}
+    assert fields(implicit) == {
+        "type": "ValueError",
+        "message": "second",
+        "cause": {"type": "KeyError", "message": "'first'"},
+    }
+    assert fields(own_cause) == {"type": "ValueError", "message": "self"}
+    assert fields(bad_str) == {"type": "BadStr", "message": "BadStr('q')"}
+
+    def broken(tb: object) -> object:
+        raise RuntimeError("no frames")
+
+    monkeypatch.setattr(traceback, "extract_tb", broken)
+    try:
+        raise KeyError("k")
+    except KeyError as exc:
+        assert exception_fields(exc) == {"type": "KeyError", "message": "'k'", "stack": []}
