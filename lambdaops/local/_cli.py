@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,14 @@ def add_parser(sub: Any) -> None:
     local.add_argument("--concurrency", type=int, default=1, help="execution environments")
     local.add_argument("--timeout", type=float, default=3.0, help="function timeout, seconds")
     local.add_argument("--memory", type=int, default=128, help="memory size, MB")
-    local.add_argument("--sampling", type=float, default=0.0, help="X-Ray sampling rate 0..1")
+    local.add_argument(
+        "--sampling",
+        type=float,
+        default=0.0,
+        help="trace sampling rate 0..1: the share of invocations whose trace header says "
+        "Sampled=1; their X-Ray segments (UDP) or OpenTelemetry spans (OTLP/HTTP) are drawn "
+        "as a waterfall",
+    )
     local.add_argument(
         "--seed",
         metavar="JSON",
@@ -118,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
             log=log,
             log_format=args.log_format,
         ) as runner:
+            for notice in runner.notices:
+                print(f"lambdaops local: {notice}", file=sys.stderr)
             slots = list(range(args.concurrency))
             lock = threading.Lock()
 

@@ -1,10 +1,10 @@
 """Run a handler locally the way Lambda would: environments, deadlines, traces, REPORT lines.
 
 :class:`LocalRunner` owns the execution environments (one awslambdaric
-process each), an X-Ray daemon stand-in that collects the segments of
-sampled invocations, and — when there is something to seed — moto's server
-for Parameter Store and Secrets Manager. ``lambdaops local`` and
-``make demo`` both drive it.
+process each), the trace listeners that collect sampled invocations — an X-Ray
+daemon stand-in (UDP) and, when opentelemetry-proto is installed, an OTLP/HTTP
+receiver — and, when there is something to seed, moto's server for Parameter
+Store and Secrets Manager. ``lambdaops local`` and ``make demo`` both drive it.
 """
 
 from __future__ import annotations
@@ -17,13 +17,18 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import lambdaops
 from lambdaops._traceheader import parse_trace_header, trace_root
 from lambdaops.local._environment import Environment
 from lambdaops.local._runtime_api import InvocationResult
 from lambdaops.local._service import Service
+
+if TYPE_CHECKING:
+    from lambdaops.local._otlp_receiver import OTLPReceiver
+    from lambdaops.local._traces import TraceStore
+    from lambdaops.local._xray_daemon import XRayDaemon
 
 _PACKAGE_ROOT = str(Path(lambdaops.__file__).resolve().parents[1])
 
@@ -103,7 +108,11 @@ class LocalRunner(Service):
         self.environments: list[Environment] = []
         self._concurrency = concurrency
         self._moto: Any = None
-        self.xray: Any = None
+        self.xray: XRayDaemon | None = None
+        #: The OTLP/HTTP receiver; None when opentelemetry-proto is not installed.
+        self.otlp: OTLPReceiver | None = None
+        #: What the runner could not set up (said once by ``lambdaops local``).
+        self.notices: list[str] = []
         self._log_lock = threading.Lock()
         self._random = random.Random()
 
@@ -115,8 +124,11 @@ class LocalRunner(Service):
         env = {
             "PYTHONPATH": os.pathsep.join([str(self.code_dir), _PACKAGE_ROOT]),
             "AWS_XRAY_DAEMON_ADDRESS": self.xray.address,
-            **self.extra_env,
         }
+        self.otlp = self._start_otlp()
+        if self.otlp is not None:
+            env.update(self.otlp.env())
+        env.update(self.extra_env)
         if self.seed is not None:
             from lambdaops.local._moto import MotoServer
 
@@ -137,11 +149,21 @@ class LocalRunner(Service):
             )
         return self
 
+    def _start_otlp(self) -> OTLPReceiver | None:
+        """The OTLP receiver, or None (and a notice) without opentelemetry-proto."""
+        from lambdaops.local._otlp_receiver import OTLPReceiver
+
+        try:
+            return OTLPReceiver().start()
+        except ImportError as exc:
+            self.notices.append(f"OTLP receiver skipped: {exc}")
+            return None
+
     def stop(self) -> None:
         for environment in self.environments:
             environment.stop()
-        if self.xray is not None:
-            self.xray.stop()
+        for listener in self.listeners():
+            listener.stop()
         if self._moto is not None:
             self._moto.stop()
 
@@ -185,17 +207,33 @@ class LocalRunner(Service):
                 self.log.flush()
         return local
 
-    def waterfall(self, local: LocalResult, wait_s: float = 0.5) -> str | None:
-        """The X-Ray waterfall of a sampled invocation, once its segments have arrived."""
-        if not local.sampled or self.xray is None:
-            return None
+    # -- traces ---------------------------------------------------------------------
+    def listeners(self) -> list[TraceStore]:
+        """The trace listeners running: the X-Ray daemon, then the OTLP receiver."""
+        return [x for x in (self.xray, self.otlp) if x is not None]
+
+    def trace_listeners(self, local: LocalResult, wait_s: float = 0.5) -> list[TraceStore]:
+        """The listeners that got a sampled invocation's trace (normally one), once it has
+        arrived; empty for an unsampled invocation or a trace that never came."""
+        listeners = self.listeners()
+        if not local.sampled or not listeners:
+            return []
+
+        def arrived() -> list[TraceStore]:
+            return [x for x in listeners if x.segments_for(local.trace_id)]
+
         deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline and not self.xray.segments_for(local.trace_id):
+        while time.monotonic() < deadline and not arrived():
             time.sleep(0.02)
-        time.sleep(0.05)  # let the rest of the invocation's datagrams land
-        if not self.xray.segments_for(local.trace_id):
+        time.sleep(0.05)  # let the rest of the invocation's datagrams or exports land
+        return arrived()
+
+    def waterfall(self, local: LocalResult, wait_s: float = 0.5) -> str | None:
+        """The waterfall of a sampled invocation, drawn by whichever listener got its trace."""
+        found = self.trace_listeners(local, wait_s)
+        if not found:
             return None
-        return str(self.xray.waterfall(local.trace_id))
+        return "\n".join(listener.waterfall(local.trace_id) for listener in found)
 
 
 def lambda_count(results: Sequence[LocalResult]) -> dict[str, Any]:
