@@ -26,6 +26,7 @@ from lambdaops._parse import (
     parse_rate,
     parse_text,
     parse_trace_backend,
+    parse_trace_parent,
 )
 
 
@@ -56,6 +57,7 @@ class Config(NamedTuple):
     trace_capture_error: bool = True
     trace_patch: bool = True
     trace_backend: str = "xray"
+    trace_parent: str = "xray"
     # parameters injected into the handler: name -> parameter spec
     params: Mapping[str, Any] = MappingProxyType({})
 
@@ -262,6 +264,15 @@ OPTIONS: tuple[Option, ...] = (
         "`xray`",
         "``xray`` (the X-Ray SDK), ``otel`` (OpenTelemetry) or ``auto`` (``otel`` when an "
         "OpenTelemetry tracer provider is configured)",
+    ),
+    Option(
+        "trace_parent",
+        ("LAMBDAOPS_TRACE_PARENT",),
+        parse_trace_parent,
+        "xray",
+        "`xray`",
+        "the ``otel`` backend's parent: Lambda's X-Ray header, or ``w3c``: a ``traceparent`` "
+        "in the event's HTTP headers or SQS message attributes first",
     ),
     Option(
         "params",

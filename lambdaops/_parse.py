@@ -165,6 +165,13 @@ def parse_trace_backend(value: Any, source: str) -> str:
     return text
 
 
+def parse_trace_parent(value: Any, source: str) -> str:
+    text = str(value).strip().lower()
+    if text not in ("xray", "w3c"):
+        raise ConfigError(f"{source}={value!r} is not xray or w3c")
+    return text
+
+
 _ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
 
 

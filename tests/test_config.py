@@ -101,7 +101,7 @@ def _names(cell: str) -> list[str]:
 
 def test_options_are_configs_fields_with_its_defaults() -> None:
     assert tuple(o.name for o in OPTIONS) == Config._fields == _config.NAMES
-    assert len(OPTIONS) == 18
+    assert len(OPTIONS) == 20
     for option in OPTIONS:
         if option.name in Config._field_defaults and not callable(option.default):
             assert Config._field_defaults[option.name] == option.default, option.name
@@ -187,6 +187,8 @@ ENVIRONMENT = [
     ("LAMBDAOPS_TRACE_CAPTURE_ERROR", "0", "trace_capture_error", False),
     ("POWERTOOLS_TRACER_CAPTURE_ERROR", "false", "trace_capture_error", False),
     ("LAMBDAOPS_TRACE_PATCH", "false", "trace_patch", False),
+    ("LAMBDAOPS_TRACE_BACKEND", "auto", "trace_backend", "auto"),
+    ("LAMBDAOPS_TRACE_PARENT", "w3c", "trace_parent", "w3c"),
 ]
 
 

@@ -84,6 +84,7 @@ CASES: dict[str, Case] = {
     "POWERTOOLS_TRACER_CAPTURE_ERROR": Case("false", lambda c: c.trace_capture_error, False),
     "LAMBDAOPS_TRACE_PATCH": Case("false", lambda c: c.trace_patch, False),
     "LAMBDAOPS_TRACE_BACKEND": Case("OTel", lambda c: c.trace_backend, "otel"),
+    "LAMBDAOPS_TRACE_PARENT": Case("W3C", lambda c: c.trace_parent, "w3c"),
 }
 
 #: Variables read outside ``resolve()``, each by a test that sets it and pins its effect.

@@ -303,3 +303,40 @@ def test_a_dead_endpoint_is_tried_once_then_backed_off_and_said_once() -> None:
     assert json.loads(out.stdout.splitlines()[-1]) == {"failures": 1, "delay": 60.0}
     warnings = [line for line in out.stderr.splitlines() if "trace.otel.export" in line]
     assert len(warnings) == 1 and "spans are dropped for 30 s" in warnings[0]
+
+
+def test_a_w3c_traceparent_is_the_parent_when_preferred(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @instrument(service="orders", trace_backend="otel", trace_parent="w3c")
+    def handler(event: Any, context: Any) -> None:
+        return None
+
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    http = {"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "GET"}},
+            "headers": {"TraceParent": f"00-{trace_id}-{span_id}-01"}}  # fmt: skip
+    sqs = {"Records": [{"eventSource": "aws:sqs", "messageId": "m", "body": "", "attributes": {},
+           "messageAttributes": {"traceparent": {"stringValue": f"00-{trace_id}-{span_id}-01",
+                                                 "dataType": "String"}}}]}  # fmt: skip
+    root, parent = sampled_header(monkeypatch)
+    for event in (http, sqs):
+        handler(event, LambdaContext())
+    malformed = {"headers": {"traceparent": f"00-{trace_id}-zz-01"}}
+    handler(malformed, LambdaContext())  # falls back to Lambda's X-Ray header
+    handler({"headers": {"traceparent": f"00-{trace_id}-{span_id}-00"}}, LambdaContext())
+    finished = spans.get_finished_spans()
+    assert [
+        (format(s.get_span_context().trace_id, "032x"), format(s.parent.span_id, "016x"))
+        for s in finished
+        if s.parent is not None
+    ] == [(trace_id, span_id), (trace_id, span_id), (root[2:10] + root[11:], parent)]
+    assert len(finished) == 3  # the traceparent that says not sampled: no span
+
+
+def test_trace_parent_is_refused_unless_xray_or_w3c() -> None:
+    from lambdaops import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^argument trace_parent='b3' is not xray or w3c$"):
+        instrument(trace_parent="b3")
+    with pytest.raises(ConfigError, match=r"^argument trace_backend='jaeger' is not one of xray"):
+        instrument(trace_backend="jaeger")

@@ -13,16 +13,27 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import AsyncGenerator, Callable, Generator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from lambdaops._events import BATCH_TRIGGERS
-from lambdaops._otel import _provider
-from lambdaops._otel._spans import ANNOTATIONS, SpanHandle, annotation_key
+from lambdaops._otel import _capture, _provider
+from lambdaops._otel._capture import (
+    Opened,
+    Settings,
+    _detach,
+    call,
+    call_async,
+    finish,
+    generate,
+    generate_async,
+    settings,
+    start,
+)
+from lambdaops._otel._spans import ANNOTATIONS, SpanHandle, annotation_key, w3c_parent
 from lambdaops._report import internal_error
 from lambdaops._response import HTTP_TRIGGERS
 from lambdaops._scope import current_invocation
@@ -30,7 +41,6 @@ from lambdaops._traceheader import sampled_ids
 
 if TYPE_CHECKING:
     from lambdaops._config import Config
-    from lambdaops._trace import _Options
 
 __all__ = [
     "Opened",
@@ -63,22 +73,6 @@ _own: Any = None
 _tracer: Any = None
 
 
-class Opened(NamedTuple):
-    """A span made current, and the token that undoes that."""
-
-    sub: SpanHandle
-    token: Any
-
-
-class Settings(NamedTuple):
-    capture_response: bool
-    capture_error: bool
-    namespace: str
-
-
-_DEFAULTS = Settings(True, True, "default")
-
-
 class Profile:
     """What every sampled invocation of one handler shares."""
 
@@ -86,6 +80,7 @@ class Profile:
         self.span_name = f"## {handler_name}"
         self.service = config.service
         self.patch = config.trace_patch
+        self.prefer_w3c = config.trace_parent == "w3c"
         self.settings = Settings(
             config.trace_capture_response, config.trace_capture_error, config.service
         )
@@ -115,9 +110,6 @@ class State:
         self.thread = threading.get_ident()
 
 
-_current_profile: Profile | None = None
-
-
 def setup() -> None:
     """The tracer: on the configured provider, else on a small one of lambdaops' own."""
     global _own, _tracer
@@ -137,7 +129,7 @@ def setup() -> None:
                 "faas.version": env.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
             }
         )
-    _tracer = otel_trace.get_tracer("lambdaops")
+    _tracer = _capture.tracer = otel_trace.get_tracer("lambdaops")
 
 
 def instrument_loaded() -> None:
@@ -156,12 +148,19 @@ def instrument_loaded() -> None:
             internal_error("trace.otel.instrument", exc)
 
 
-def _parent(header: str) -> Any:
+def _parent(header: str, inv: Any, prefer_w3c: bool) -> Any:
     """The context to open the handler's span in: an open OpenTelemetry span (the ADOT
-    instrumentation's), else Lambda's X-Ray header; None if the header is not sampled."""
+    instrumentation's), else — with ``trace_parent="w3c"`` — the event's ``traceparent``,
+    else Lambda's X-Ray header; None if what decides says not sampled."""
     current = otel_trace.get_current_span()
     if current.get_span_context().is_valid:
         return otel_context.get_current()
+    if prefer_w3c and inv is not None:
+        remote = w3c_parent(inv.event)
+        if remote is not None:
+            if not remote.trace_flags.sampled:
+                return None
+            return otel_trace.set_span_in_context(NonRecordingSpan(remote))
     ids = sampled_ids(header)
     if ids is None:
         return None
@@ -177,13 +176,12 @@ def _parent(header: str) -> Any:
 
 def begin(profile: Profile, header: str, cold_start: bool) -> State | None:
     """Open the handler's span and make it current."""
-    global _current_profile
     if profile.patch:
         instrument_loaded()
-    parent = _parent(header)
+    inv = current_invocation()
+    parent = _parent(header, inv, profile.prefer_w3c)
     if parent is None:
         return None
-    inv = current_invocation()
     trigger = getattr(inv, "trigger", "direct") or "direct"
     if trigger in HTTP_TRIGGERS:
         kind, faas_trigger = SpanKind.SERVER, "http"
@@ -210,7 +208,7 @@ def begin(profile: Profile, header: str, cold_start: bool) -> State | None:
     span = _tracer.start_span(profile.span_name, context=parent, kind=kind, attributes=attributes)
     handle = SpanHandle(span, profile.span_name)
     token = otel_context.attach(otel_trace.set_span_in_context(span, parent))
-    _current_profile = profile
+    _capture.current = profile.settings
     return State(profile, handle, token)
 
 
@@ -236,155 +234,6 @@ def end(state: State, result: Any, error: BaseException | None, outcome: str | N
                 internal_error("trace.otel.flush", exc)
 
 
-def _detach(token: Any) -> None:
-    try:
-        otel_context.detach(token)
-    except Exception as exc:
-        internal_error("trace.otel.context", exc)
-
-
-def settings() -> Settings:
-    profile = _current_profile
-    return profile.settings if profile is not None else _DEFAULTS
-
-
-def start(name: str, namespace: str = "local") -> Opened | None:
-    """Open a span under the current one and make it current; None if that failed."""
-    try:
-        span = _tracer.start_span(str(name))
-        token = otel_context.attach(otel_trace.set_span_in_context(span))
-        return Opened(SpanHandle(span, str(name)), token)
-    except Exception as exc:
-        internal_error("trace.subsegment", exc)
-        return None
-
-
-def finish(
-    sub: SpanHandle,
-    token: Any,
-    opts: _Options | None = None,
-    result: Any = None,
-    error: BaseException | None = None,
-) -> None:
-    """Record the outcome per ``opts`` (of ``@trace.capture``), end the span, restore."""
-    try:
-        wanted = settings()
-        if error is not None:
-            capture = opts is not None and (
-                opts.error if opts.error is not None else wanted.capture_error
-            )
-            sub.record_error(error, opts.error_key if capture and opts is not None else None)
-        elif (
-            opts is not None
-            and result is not None
-            and (opts.response if opts.response is not None else wanted.capture_response)
-        ):
-            sub.put_metadata(opts.response_key, result, wanted.namespace)
-    except Exception as exc:
-        internal_error("trace.record", exc)
-    try:
-        sub.span.end()
-    except Exception as exc:
-        internal_error("trace.close", exc)
-    if token is not None:
-        _detach(token)
-
-
-def call(
-    wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], opts: _Options
-) -> Any:
-    opened = start(opts.name)
-    if opened is None:
-        return wrapped(*args, **kwargs)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException as exc:
-        finish(opened.sub, opened.token, opts, error=exc)
-        raise
-    finish(opened.sub, opened.token, opts, result=result)
-    return result
-
-
-async def call_async(
-    wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], opts: _Options
-) -> Any:
-    opened = start(opts.name)  # in the task that runs the coroutine: gathered calls are siblings
-    if opened is None:
-        return await wrapped(*args, **kwargs)
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        finish(opened.sub, opened.token, opts, error=exc)
-        raise
-    finish(opened.sub, opened.token, opts, result=result)
-    return result
-
-
-def generate(gen: Generator[Any, Any, Any], opts: _Options) -> Generator[Any, Any, Any]:
-    """Delegate to ``gen``; its span is current only while ``gen`` itself runs."""
-    opened = start(opts.name)
-    if opened is None:
-        return (yield from gen)
-    sub, token = opened
-    sent: Any = None
-    thrown: BaseException | None = None
-    try:
-        while True:
-            try:
-                item = gen.send(sent) if thrown is None else gen.throw(thrown)
-            finally:
-                thrown = None
-                _detach(token)
-            try:
-                sent = yield item
-            except GeneratorExit:
-                gen.close()
-                raise
-            except BaseException as exc:
-                thrown = exc
-            token = otel_context.attach(otel_trace.set_span_in_context(sub.span))
-    except StopIteration as stop:
-        finish(sub, None)
-        return stop.value
-    except BaseException as exc:
-        finish(sub, None, opts, error=exc)
-        raise
-
-
-async def generate_async(
-    agen: AsyncGenerator[Any, Any], opts: _Options
-) -> AsyncGenerator[Any, Any]:
-    """:func:`generate` for ``async def`` generators."""
-    opened = start(opts.name)
-    sub, token = opened if opened is not None else (None, None)
-    sent: Any = None
-    thrown: BaseException | None = None
-    try:
-        while True:
-            try:
-                item = await (agen.asend(sent) if thrown is None else agen.athrow(thrown))
-            finally:
-                thrown = None
-                if sub is not None:
-                    _detach(token)
-            try:
-                sent = yield item
-            except GeneratorExit:
-                await agen.aclose()
-                raise
-            except BaseException as exc:
-                thrown = exc
-            if sub is not None:
-                token = otel_context.attach(otel_trace.set_span_in_context(sub.span))
-    except StopAsyncIteration:
-        if sub is not None:
-            finish(sub, None)
-    except BaseException as exc:
-        if sub is not None:
-            finish(sub, None, opts, error=exc)
-        raise
-
-
 def current_subsegment() -> SpanHandle | None:
     """The innermost open span, if it is recording."""
     span = otel_trace.get_current_span()
@@ -400,8 +249,8 @@ def sdk_entity(target: SpanHandle) -> Any:
 
 def reset() -> None:
     """Forget per-process state (tests); a provider set globally stays."""
-    global _tracer, _own, _current_profile
-    _tracer = None
+    global _tracer, _own
+    _tracer = _capture.tracer = None
     _own = None
-    _current_profile = None
+    _capture.current = _capture._DEFAULTS
     _instrumented.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 
 from lambdaops._render import TRUNCATED, encode
 
@@ -78,3 +78,31 @@ class SpanHandle:
 
     def __repr__(self) -> str:
         return f"<SpanHandle {self.name!r} id={self.id}>"
+
+
+def w3c_parent(event: Any) -> SpanContext | None:
+    """A W3C ``traceparent`` (``00-<32 hex>-<16 hex>-<2 hex>``) from the event's HTTP
+    headers (any case) or its first SQS record's message attributes; None if absent or
+    malformed."""
+    value: Any = None
+    if isinstance(event, dict):
+        headers = event.get("headers")
+        if isinstance(headers, dict):
+            value = next((v for k, v in headers.items() if str(k).lower() == "traceparent"), None)
+        records = event.get("Records")
+        if value is None and isinstance(records, list) and records and isinstance(records[0], dict):
+            attribute = (records[0].get("messageAttributes") or {}).get("traceparent")
+            if isinstance(attribute, dict):
+                value = attribute.get("stringValue")
+    if not isinstance(value, str):
+        return None
+    parts = value.strip().split("-")
+    if len(parts) != 4 or parts[0] != "00" or len(parts[1]) != 32 or len(parts[2]) != 16:
+        return None
+    try:
+        trace_id, span_id, flags = int(parts[1], 16), int(parts[2], 16), int(parts[3], 16)
+    except ValueError:
+        return None
+    if not trace_id or not span_id:
+        return None
+    return SpanContext(trace_id, span_id, True, TraceFlags(flags & TraceFlags.SAMPLED))
