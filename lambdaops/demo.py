@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="Lambda's log format"
     )
+    parser.add_argument(
+        "--trace-backend",
+        choices=("xray", "otel"),
+        default="xray",
+        help="tracing backend of the demo function (otel: OTLP/HTTP to lambdaops local)",
+    )
     args = parser.parse_args(argv)
     code = Path(args.example).resolve()
     if not (code / "app.py").exists():
@@ -65,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=seed if seed.exists() else None,
             log=log,
             log_format=args.log_format,
+            env={"LAMBDAOPS_TRACE_BACKEND": args.trace_backend},
         ) as runner,
     ):
         for n, (label, event, options) in enumerate(steps, start=1):
