@@ -273,6 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "lambdaops-local"
     sys_version = ""
     timeout = 60.0  # an idle keep-alive connection is closed after this
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
 
     def setup(self) -> None:
         super().setup()
