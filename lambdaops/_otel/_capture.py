@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 
+from lambdaops import _capture_driver as _driver
+from lambdaops._capture_driver import Hooks
 from lambdaops._otel._spans import SpanHandle
 from lambdaops._report import internal_error
 
@@ -91,96 +93,34 @@ def finish(
         _detach(token)
 
 
+def _pause(sub: SpanHandle, token: Any) -> None:
+    _detach(token)
+
+
+def _resume(sub: SpanHandle) -> Any:
+    return otel_context.attach(otel_trace.set_span_in_context(sub.span))
+
+
+HOOKS = Hooks(start, finish, _pause, _resume)
+
+
 def call(
     wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], opts: _Options
 ) -> Any:
-    opened = start(opts.name)
-    if opened is None:
-        return wrapped(*args, **kwargs)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException as exc:
-        finish(opened.sub, opened.token, opts, error=exc)
-        raise
-    finish(opened.sub, opened.token, opts, result=result)
-    return result
+    return _driver.call(HOOKS, wrapped, args, kwargs, opts)
 
 
 async def call_async(
     wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], opts: _Options
 ) -> Any:
-    opened = start(opts.name)  # in the task that runs the coroutine: gathered calls are siblings
-    if opened is None:
-        return await wrapped(*args, **kwargs)
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        finish(opened.sub, opened.token, opts, error=exc)
-        raise
-    finish(opened.sub, opened.token, opts, result=result)
-    return result
+    return await _driver.call_async(HOOKS, wrapped, args, kwargs, opts)
 
 
 def generate(gen: Generator[Any, Any, Any], opts: _Options) -> Generator[Any, Any, Any]:
     """Delegate to ``gen``; its span is current only while ``gen`` itself runs."""
-    opened = start(opts.name)
-    if opened is None:
-        return (yield from gen)
-    sub, token = opened
-    sent: Any = None
-    thrown: BaseException | None = None
-    try:
-        while True:
-            try:
-                item = gen.send(sent) if thrown is None else gen.throw(thrown)
-            finally:
-                thrown = None
-                _detach(token)
-            try:
-                sent = yield item
-            except GeneratorExit:
-                gen.close()
-                raise
-            except BaseException as exc:
-                thrown = exc
-            token = otel_context.attach(otel_trace.set_span_in_context(sub.span))
-    except StopIteration as stop:
-        finish(sub, None)
-        return stop.value
-    except BaseException as exc:
-        finish(sub, None, opts, error=exc)
-        raise
+    return _driver.generate(HOOKS, gen, opts)
 
 
-async def generate_async(
-    agen: AsyncGenerator[Any, Any], opts: _Options
-) -> AsyncGenerator[Any, Any]:
+def generate_async(agen: AsyncGenerator[Any, Any], opts: _Options) -> AsyncGenerator[Any, Any]:
     """:func:`generate` for ``async def`` generators."""
-    opened = start(opts.name)
-    sub, token = opened if opened is not None else (None, None)
-    sent: Any = None
-    thrown: BaseException | None = None
-    try:
-        while True:
-            try:
-                item = await (agen.asend(sent) if thrown is None else agen.athrow(thrown))
-            finally:
-                thrown = None
-                if sub is not None:
-                    _detach(token)
-            try:
-                sent = yield item
-            except GeneratorExit:
-                await agen.aclose()
-                raise
-            except BaseException as exc:
-                thrown = exc
-            if sub is not None:
-                token = otel_context.attach(otel_trace.set_span_in_context(sub.span))
-    except StopAsyncIteration:
-        if sub is not None:
-            finish(sub, None)
-    except BaseException as exc:
-        if sub is not None:
-            finish(sub, None, opts, error=exc)
-        raise
+    return _driver.generate_async(HOOKS, agen, opts)

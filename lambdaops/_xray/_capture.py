@@ -11,6 +11,8 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
+from lambdaops import _capture_driver as _driver
+from lambdaops._capture_driver import Hooks
 from lambdaops._report import internal_error
 from lambdaops._xray._context import Stack
 from lambdaops._xray._subsegments import (
@@ -103,91 +105,20 @@ def call(
     return result
 
 
+HOOKS = Hooks(start, finish, _pause, _resume)
+
+
 async def call_async(
     wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], opts: _Options
 ) -> Any:
-    # Opened when the coroutine runs, in the task that runs it: gathered calls get
-    # their own context, so their subsegments are siblings, not nested in each other.
-    opened = start(opts.name)
-    if opened is None:
-        return await wrapped(*args, **kwargs)
-    sub, token = opened
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        finish(sub, token, opts, error=exc)
-        raise
-    finish(sub, token, opts, result=result)
-    return result
+    return await _driver.call_async(HOOKS, wrapped, args, kwargs, opts)
 
 
 def generate(gen: Generator[Any, Any, Any], opts: _Options) -> Generator[Any, Any, Any]:
-    """Delegate to ``gen``; its subsegment is current only while ``gen`` itself runs.
-
-    The subsegment spans first ``next()`` to exhaustion, but work the consumer
-    does between items does not nest under it.
-    """
-    opened = start(opts.name)
-    if opened is None:
-        return (yield from gen)
-    sub, token = opened
-    sent: Any = None
-    thrown: BaseException | None = None
-    try:
-        while True:
-            try:
-                item = gen.send(sent) if thrown is None else gen.throw(thrown)
-            finally:
-                thrown = None
-                _pause(sub, token)
-            try:
-                sent = yield item
-            except GeneratorExit:
-                gen.close()
-                raise
-            except BaseException as exc:
-                thrown = exc
-            token = _resume(sub)
-    except StopIteration as stop:
-        finish(sub, None)
-        return stop.value
-    except BaseException as exc:
-        finish(sub, None, opts, error=exc)
-        raise
+    """Delegate to ``gen``; its subsegment is current only while ``gen`` itself runs."""
+    return _driver.generate(HOOKS, gen, opts)
 
 
-async def generate_async(
-    agen: AsyncGenerator[Any, Any], opts: _Options
-) -> AsyncGenerator[Any, Any]:
+def generate_async(agen: AsyncGenerator[Any, Any], opts: _Options) -> AsyncGenerator[Any, Any]:
     """:func:`generate` for ``async def`` generators."""
-    opened = start(opts.name)
-    sub, token = opened if opened is not None else (None, None)
-    sent: Any = None
-    thrown: BaseException | None = None
-    try:
-        while True:
-            try:
-                if thrown is None:
-                    item = await agen.asend(sent)
-                else:
-                    item = await agen.athrow(thrown)
-            finally:
-                thrown = None
-                if sub is not None:
-                    _pause(sub, token)
-            try:
-                sent = yield item
-            except GeneratorExit:
-                await agen.aclose()
-                raise
-            except BaseException as exc:
-                thrown = exc
-            if sub is not None:
-                token = _resume(sub)
-    except StopAsyncIteration:
-        if sub is not None:
-            finish(sub, None)
-    except BaseException as exc:
-        if sub is not None:
-            finish(sub, None, opts, error=exc)
-        raise
+    return _driver.generate_async(HOOKS, agen, opts)
