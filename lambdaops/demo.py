@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             env={"LAMBDAOPS_TRACE_BACKEND": args.trace_backend},
         ) as runner,
     ):
+        for notice in runner.notices:
+            print(f"lambdaops demo: {notice}", file=sys.stderr)
         for n, (label, event, options) in enumerate(steps, start=1):
             printer.out(f"\n#{n} {label}", style="bold")
             local = runner.invoke(event, label=label, **options)
