@@ -340,3 +340,33 @@ def test_trace_parent_is_refused_unless_xray_or_w3c() -> None:
         instrument(trace_parent="b3")
     with pytest.raises(ConfigError, match=r"^argument trace_backend='jaeger' is not one of xray"):
         instrument(trace_backend="jaeger")
+
+
+def test_botocore_calls_are_spans_from_the_opentelemetry_instrumentor(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """trace_patch with otel: botocore's calls traced by opentelemetry-instrumentation-
+    botocore (not the X-Ray SDK's patcher), nested under the span that made them."""
+    boto3 = pytest.importorskip("boto3")
+    moto = pytest.importorskip("moto")
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> list[str]:
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="otel-bucket")
+        return [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+    with moto.mock_aws():
+        sampled_header(monkeypatch)
+        assert handler({}, LambdaContext()) == ["otel-bucket"]
+    finished = spans.get_finished_spans()
+    top = next(s for s in finished if s.name == "## handler")
+    calls = [s for s in finished if s.attributes and s.attributes.get("rpc.system") == "aws-api"]
+    assert [(s.attributes["rpc.service"], s.attributes["rpc.method"]) for s in calls] == [
+        ("S3", "CreateBucket"),
+        ("S3", "ListBuckets"),
+    ]
+    assert all(s.parent and s.parent.span_id == top.get_span_context().span_id for s in calls)
