@@ -15,6 +15,7 @@ from typing import Any
 
 from lambdaops import _output, _redact
 from lambdaops._config import Config
+from lambdaops._event_info import RETRY, dig
 from lambdaops._render import THREE_DIGITS, encode, quote
 from lambdaops._response import HTTP_TRIGGERS, status_code
 from lambdaops._scope import Invocation, fragment
@@ -24,18 +25,17 @@ PRICE_PER_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
 PRICE_PER_REQUEST = 0.20 / 1_000_000
 _SEEN_REQUESTS = 1000  # request ids remembered to recognise retries
 _MAX_ERROR_MESSAGE = 1024
-_NEVER_RETRIED_BY_ID = frozenset(
-    (
-        "api-gateway-rest",
-        "api-gateway-http",
-        "lambda-url",
-        "alb",
-        "sqs",
-        "kinesis-stream",
-        "dynamodb-stream",
-        "kafka",
-    )
-)
+#: Triggers whose failed invocations Lambda does not repeat under the same request id
+#: (``_event_info.RETRY``: synchronous callers and event source mappings).
+_NEVER_RETRIED_BY_ID = frozenset(t for t, kind in RETRY.items() if kind != "async")
+#: Where a batch source's per-item ids sit in its records, for ``batchItemFailures``.
+_ITEM_IDS = {
+    "sqs": ("messageId",),
+    "kinesis-stream": ("kinesis", "sequenceNumber"),
+    "dynamodb-stream": ("dynamodb", "SequenceNumber"),
+}
+#: Streams retry from the first failed record on: everything after it fails with it.
+_CHECKPOINTED = frozenset(("kinesis-stream", "dynamodb-stream"))
 #: Peak RSS is re-read when this much time has passed since the last read (or the
 #: invocation took longer): a syscall saved on back-to-back short invocations.
 _RSS_REFRESH_NS = 50_000_000
@@ -86,8 +86,8 @@ class OutcomeSignal:
 
         Called only for triggers not in ``_NEVER_RETRIED_BY_ID``: Lambda retries under
         the same request id only asynchronous invocations; synchronous sources (API
-        Gateway, ALB, URLs) and pollers (SQS, streams, Kafka, which count redeliveries
-        themselves) never do.
+        Gateway, ALB, URLs, Cognito, ...) and pollers (SQS, streams, Kafka, MQ, which
+        say in the event when they redeliver) never do.
         """
         if not inv.request_id:
             return
@@ -167,16 +167,69 @@ class OutcomeSignal:
             line += f',"status_code":{code}'
         if inv.supersedes is not None:
             line += f',"supersedes":"{inv.supersedes}"'
-        if type(result) is dict and "batchItemFailures" in result:
-            failures = result["batchItemFailures"]
-            if isinstance(failures, list):
-                items = inv.batch_size if inv.batch_size is not None else len(failures)
-                line += f',"items":{items},"items_failed":{len(failures)}'
+        if type(result) is dict and (inv.batch_size is not None or "batchItemFailures" in result):
+            counts = _item_counts(inv, result)
+            if counts is not None:
+                line += f',"items":{counts[0]},"items_failed":{counts[1]}'
         emf = inv.emf
         if emf is not None:
             inv.emf = None
             return f"{line},{emf}}}\n"
         return line + "}\n"
+
+
+def _item_counts(inv: Invocation, result: dict[Any, Any]) -> tuple[int, int] | None:
+    """Items in the batch and how many failed, from a response that reports per item.
+
+    ``batchItemFailures`` (SQS, Kinesis, DynamoDB streams, ...) counts as Lambda reads
+    it: an identifier that is empty or not in the batch fails the whole batch, and a
+    stream retries from its first failed record on. Firehose's ``records[].result``
+    counts a record not ``Ok`` or ``Dropped`` (or missing) as failed, S3 Batch
+    Operations' ``results[].resultCode`` anything but ``Succeeded``.
+    """
+    trigger = inv.trigger
+    size = inv.batch_size
+    if "batchItemFailures" in result:
+        failures = result["batchItemFailures"]
+        if not isinstance(failures, list):
+            return None
+        items = size if size is not None else len(failures)
+        path = _ITEM_IDS.get(trigger)
+        if path is None or not failures:
+            return items, min(len(failures), items)
+        return items, _failed_items(inv.event, path, failures, items, trigger in _CHECKPOINTED)
+    if size is None:
+        return None
+    if trigger == "firehose":
+        records = result.get("records")
+        if not isinstance(records, list):
+            return None
+        done = sum(1 for r in records if dig(r, "result") in ("Ok", "Dropped"))
+        return size, max(size - done, 0)
+    if trigger == "s3-batch":
+        results = result.get("results")
+        if not isinstance(results, list):
+            return None
+        failed = sum(1 for r in results if dig(r, "resultCode") != "Succeeded")
+        return size, min(failed, size)
+    return None
+
+
+def _failed_items(
+    event: Any, path: tuple[str, ...], failures: list[Any], items: int, checkpointed: bool
+) -> int:
+    """How many of the batch's items Lambda will deliver again for these failures."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    ids = [dig(r, *path) for r in records] if isinstance(records, list) else []
+    failed = set()
+    for failure in failures:
+        key = dig(failure, "itemIdentifier")
+        if not isinstance(key, str) or not key or key not in ids:
+            return items  # Lambda reads the whole response as a failure
+        failed.add(key)
+    if checkpointed:
+        return items - min(ids.index(key) for key in failed)
+    return min(len(failed), items)
 
 
 def _message(error: BaseException) -> str:

@@ -328,3 +328,114 @@ def test_the_oldest_of_more_than_1000_request_ids_is_forgotten() -> None:
     assert attempt("r2") == 2
     assert attempt("r0") == 1  # forgotten; remembered again, in place of r1
     assert (attempt("r1"), attempt("r1000")) == (1, 2)
+
+
+# -- batch accounting by source (issue 16): what Lambda will deliver again -------------
+
+
+def batch_invocation(trigger: str, event: Any, batch_size: int | None) -> Invocation:
+    _, inv = signal_and_invocation(trigger=trigger, batch_size=batch_size)
+    inv.event = event
+    return inv
+
+
+def items_of(inv: Invocation, result: Any) -> tuple[int, int] | None:
+    signal, _ = signal_and_invocation()
+    inv.result = result
+    record = signal.record(inv)
+    return (record["items"], record["items_failed"]) if "items" in record else None
+
+
+SQS = {"Records": [{"eventSource": "aws:sqs", "messageId": f"m{i}"} for i in range(5)]}
+KINESIS = {
+    "Records": [
+        {"eventSource": "aws:kinesis", "kinesis": {"sequenceNumber": f"49{i}"}} for i in range(5)
+    ]
+}
+DYNAMODB = {
+    "Records": [
+        {"eventSource": "aws:dynamodb", "dynamodb": {"SequenceNumber": f"{i}00"}} for i in range(5)
+    ]
+}
+
+
+def failures(*ids: object) -> dict[str, Any]:
+    return {"batchItemFailures": [{"itemIdentifier": i} for i in ids]}
+
+
+@pytest.mark.parametrize(
+    ("result", "counts"),
+    [
+        (failures("m1", "m4"), (5, 2)),
+        (failures("m1", "m1"), (5, 1)),  # the same message twice is one message
+        (failures(), (5, 0)),
+        ({"batchItemFailures": None}, None),  # not a list: nothing said per item
+        (failures("m9"), (5, 5)),  # not in the batch: Lambda fails the whole batch
+        (failures("m1", ""), (5, 5)),  # an empty identifier: the same
+        (failures(None), (5, 5)),
+        ({"batchItemFailures": [{"id": "m1"}]}, (5, 5)),  # no itemIdentifier key
+        ({"batchItemFailures": ["m1"]}, (5, 5)),
+        (None, None),  # no per-item report
+        ({"records": []}, None),
+    ],
+)
+def test_sqs_batch_item_failures(result: Any, counts: tuple[int, int] | None) -> None:
+    assert items_of(batch_invocation("sqs", SQS, 5), result) == counts
+
+
+@pytest.mark.parametrize(
+    ("trigger", "event", "ids", "failed"),
+    [
+        ("kinesis-stream", KINESIS, ("492",), 3),  # retried from 492 on: 492, 493, 494
+        ("kinesis-stream", KINESIS, ("494", "491"), 4),  # the lowest sequence number counts
+        ("kinesis-stream", KINESIS, ("490",), 5),
+        ("kinesis-stream", KINESIS, ("499",), 5),  # unknown: the whole batch
+        ("dynamodb-stream", DYNAMODB, ("300",), 2),
+        ("dynamodb-stream", DYNAMODB, ("400", "300"), 2),
+    ],
+)
+def test_stream_failures_count_from_the_checkpoint_on(
+    trigger: str, event: Any, ids: tuple[str, ...], failed: int
+) -> None:
+    assert items_of(batch_invocation(trigger, event, 5), failures(*ids)) == (5, failed)
+
+
+def test_batch_item_failures_of_a_source_without_item_ids_count_as_listed() -> None:
+    inv = batch_invocation("kafka", {"records": {}}, 4)
+    assert items_of(inv, failures("a", "b")) == (4, 2)
+    assert items_of(inv, failures(*"abcdef")) == (4, 4)  # never more than the batch
+
+
+@pytest.mark.parametrize(
+    ("records", "counts"),
+    [
+        ([{"recordId": "1", "result": "Ok"}, {"recordId": "2", "result": "Ok"}], (3, 1)),
+        ([{"result": "Ok"}, {"result": "Dropped"}, {"result": "Ok"}], (3, 0)),
+        ([{"result": "Ok"}, {"result": "ProcessingFailed"}, {"result": "Ok"}], (3, 1)),
+        ([{"result": "ok"}, {"result": None}, "Ok"], (3, 3)),  # not a status Firehose knows
+        ("Ok", None),
+    ],
+)
+def test_firehose_records_results(records: Any, counts: tuple[int, int] | None) -> None:
+    inv = batch_invocation("firehose", {"records": [{}, {}, {}]}, 3)
+    assert items_of(inv, {"records": records}) == counts
+
+
+@pytest.mark.parametrize(
+    ("codes", "counts"),
+    [
+        (["Succeeded", "Succeeded"], (2, 0)),
+        (["Succeeded", "TemporaryFailure"], (2, 1)),
+        (["PermanentFailure", "TemporaryFailure"], (2, 2)),
+    ],
+)
+def test_s3_batch_result_codes(codes: list[str], counts: tuple[int, int]) -> None:
+    inv = batch_invocation("s3-batch", {"tasks": [{}, {}]}, 2)
+    results = [{"taskId": str(i), "resultCode": code} for i, code in enumerate(codes)]
+    assert items_of(inv, {"invocationSchemaVersion": "1.0", "results": results}) == counts
+    assert items_of(inv, {"results": "Succeeded"}) is None
+
+
+def test_a_firehose_shaped_answer_from_another_source_is_no_batch_report() -> None:
+    inv = batch_invocation("mq", {}, 2)
+    assert items_of(inv, {"records": [{"result": "Ok"}], "results": []}) is None
