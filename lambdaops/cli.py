@@ -38,6 +38,11 @@ def _report(args: argparse.Namespace) -> int:
             report.plot(result, args.plot)
         except ImportError:
             raise UsageError("--plot needs matplotlib: pip install 'lambdaops[local]'") from None
+    if args.html:
+        try:
+            report.write_html(result, args.html)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.html}: {exc.strerror or exc}") from None
     return 0
 
 
@@ -51,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("files", nargs="+", help="log files: JSON lines or CloudWatch exports")
     rep.add_argument("--format", choices=("table", "json"), default="table")
     rep.add_argument("--plot", metavar="PNG", help="draw latency and availability to a PNG")
+    rep.add_argument("--html", metavar="FILE", help="write the figures as one self-contained page")
     rep.add_argument(
         "--function",
         metavar="NAME",
@@ -65,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     from lambdaops.local import _cli as local_cli
 
     local_cli.add_parser(sub)
+
+    from lambdaops.local import _tune
+
+    _tune.add_parser(sub)
 
     from lambdaops import layer
 

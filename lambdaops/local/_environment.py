@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lambdaops.local import _platform as platform
@@ -61,8 +61,11 @@ class Environment(Service):
         python: str = sys.executable,
         region: str = "us-east-1",
         log_format: str = "text",
+        on_spawn: Callable[[int], None] | None = None,
     ) -> None:
         self.handler = handler
+        #: Called with each runtime process's pid as it starts (``lambdaops tune``'s CPU share).
+        self.on_spawn = on_spawn
         self.code_dir = os.path.abspath(os.fspath(code_dir))
         self.function_name = function_name
         self.memory_mb = memory_mb
@@ -326,6 +329,8 @@ class Environment(Service):
         except BaseException:
             api.stop()
             raise
+        if self.on_spawn is not None:
+            self.on_spawn(sandbox.proc.pid)
         with self._state_lock:
             self._sandbox = sandbox
         sandbox.memory.arm()
