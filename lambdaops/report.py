@@ -23,7 +23,15 @@ from lambdaops._platform_records import InitReport, Metrics, Outcome, Parsed, pa
 from lambdaops._reconcile import Invocation, reconcile
 from lambdaops._report_table import format_table, plot
 
-__all__ = ["HTTP_TRIGGERS", "FunctionFilter", "Report", "build", "format_table", "plot"]
+__all__ = [
+    "HTTP_TRIGGERS",
+    "FunctionFilter",
+    "Report",
+    "build",
+    "format_table",
+    "plot",
+    "write_html",
+]
 
 _OWN_METRICS = frozenset({"ColdStart", "Timeout"})
 #: Triggers whose response is an HTTP response with a ``statusCode``.
@@ -167,6 +175,13 @@ class Report:
                 "unknown_invocations": self.function.unknown,
             },
         }
+
+
+def write_html(report: Report, path: str) -> None:
+    """``--html``: the figures as one self-contained page (the writer loads only then)."""
+    from lambdaops._report_html import write
+
+    write(report, path)
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
