@@ -125,6 +125,7 @@ class Lifecycle:
         "_memory_raw",
         "_name",
         "_name_raw",
+        "cold_cpu_ns",
         "config",
         "entry",
         "finishers",
@@ -145,6 +146,8 @@ class Lifecycle:
         #: Whether the runtime itself calls this handler, so that its return value is the
         #: response (then checked for what the runtime can deliver); None: not known yet.
         self.entry: bool | None = None
+        #: Process CPU time as the cold invocation began (where its cpu_ms starts).
+        self.cold_cpu_ns: int | None = None
         self.plan(build_signals(config))
         install_threads()
 
@@ -210,6 +213,9 @@ class Lifecycle:
             if _cold_start:
                 _cold_start = False
                 install_futures()
+                # Where the cold invocation's cpu_ms starts (warm ones start where the last
+                # ended: one CPU-clock read per invocation, not two).
+                self.cold_cpu_ns = time.process_time_ns()
             if self.entry is None:
                 self.entry = _response.entry(context)
             header = trace_header()

@@ -9,7 +9,9 @@ EMF document is merged into the same line.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +63,14 @@ def _max_rss_reader() -> Callable[[], int]:
     return read
 
 
+#: On Lambda Managed Instances the price is the EC2 instance plus a management fee, billed
+#: apart: the record states the request charge only, and says why.
+_MANAGED_COST = (
+    f"{round(PRICE_PER_REQUEST, 12)!r}"
+    ',"cost_basis":"requests only: Managed Instances bill the instance"'
+)
+
+
 class OutcomeSignal:
     """Writes the outcome record; recognises retries of the same request id."""
 
@@ -77,6 +87,11 @@ class OutcomeSignal:
         self._costs: dict[int, str] = {}
         self._rss = 0
         self._rss_read_ns = 0
+        #: Process CPU time where the last invocation ended (None before the first).
+        self._cpu_mark: int | None = None
+        #: Lambda Managed Instances bill the instance, not GB-seconds: only the request
+        #: charge is lambdaops' to state (AWS_LAMBDA_MAX_CONCURRENCY is set there alone).
+        self._managed = bool(os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY"))
 
     #: Nothing to do as an invocation starts: the record is written as it ends.
     start = None
@@ -126,6 +141,15 @@ class OutcomeSignal:
             if len(self._costs) >= 1024:
                 self._costs.clear()
             self._costs[billed] = cost
+        cpu_ns = time.process_time_ns()  # the invocation's CPU: one read, from the last mark
+        mark = self._cpu_mark
+        if mark is None:
+            mark = getattr(inv.lifecycle, "cold_cpu_ns", None) or cpu_ns
+        if inv.outcome != "timeout":  # a record superseding the timeout counts from the start
+            self._cpu_mark = cpu_ns
+        cpu_us = max(0, cpu_ns - mark) // 1000
+        if self._managed:
+            cost = _MANAGED_COST
         if inv.ended_ns - self._rss_read_ns > _RSS_REFRESH_NS:  # peak RSS only grows
             self._rss = self._max_rss_mb()
             self._rss_read_ns = inv.ended_ns
@@ -135,7 +159,9 @@ class OutcomeSignal:
             f'{{"lambdaops":"outcome","outcome":"{inv.outcome}",{inv.fragment or fragment(inv)}'
             f',"duration_ms":{elapsed_us // 1000}.{THREE_DIGITS[elapsed_us % 1000]}'
             f',"billed_duration_ms":{billed},"memory_limit_mb":{self._memory}'
-            f',"max_memory_used_mb":{self._rss},"estimated_cost_usd":{cost}'
+            f',"max_memory_used_mb":{self._rss}'
+            f',"cpu_ms":{cpu_us // 1000}.{THREE_DIGITS[cpu_us % 1000]}'
+            f',"estimated_cost_usd":{cost}'
             f',"trigger":"{inv.trigger}","attempt":{inv.attempt}'
         )
         error = inv.error

@@ -20,8 +20,8 @@ from lambdaops.testing import Capture, LambdaContext
 
 KEYS = {
     "outcome", "request_id", "service", "function_name", "cold_start", "duration_ms",
-    "billed_duration_ms", "memory_limit_mb", "max_memory_used_mb", "estimated_cost_usd",
-    "trigger", "attempt",
+    "billed_duration_ms", "memory_limit_mb", "max_memory_used_mb", "cpu_ms",
+    "estimated_cost_usd", "trigger", "attempt",
 }  # fmt: skip
 
 
@@ -222,13 +222,62 @@ def signal_and_invocation(
     return signal, inv
 
 
-def test_the_record_is_exactly_these_members() -> None:
+def test_the_record_is_exactly_these_members(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lambdaops import _outcome
+
     signal, inv = signal_and_invocation()
+    signal._cpu_mark = 1_000_000  # where the last invocation ended, in process CPU ns
+    monkeypatch.setattr(_outcome.time, "process_time_ns", lambda: 13_345_678)
     # 1,235 ms billed at 1 GB on x86_64: 1.235 GB-s * 0.0000166667 + 0.0000002, to 12 places
     assert signal.text(inv) == (
         f'{{"lambdaops":"outcome","outcome":"success",{HEAD},"duration_ms":1234.567'
         ',"billed_duration_ms":1235,"memory_limit_mb":1024,"max_memory_used_mb":77'
-        ',"estimated_cost_usd":2.0783375e-05,"trigger":"direct","attempt":1}\n'
+        ',"cpu_ms":12.345,"estimated_cost_usd":2.0783375e-05,"trigger":"direct","attempt":1}\n'
+    )
+    assert signal._cpu_mark == 13_345_678  # the next invocation counts from here
+
+
+def test_cpu_ms_is_the_cpu_the_invocation_used(lambdaops_capture: Capture) -> None:
+    """Issue 18: so production records show whether a function is CPU-bound."""
+    import time
+
+    spent: list[int] = []
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        start = time.process_time_ns()
+        total = 0
+        for i in range(event["n"]):
+            total += i * i
+        spent.append(time.process_time_ns() - start)
+
+    handler({"n": 10}, LambdaContext())  # cold
+    for n in (400_000, 10):
+        before = time.process_time_ns()
+        handler({"n": n}, LambdaContext())
+        spent.append(time.process_time_ns() - before)
+    records = outcomes(lambdaops_capture)
+    busy, idle = records[1]["cpu_ms"], records[2]["cpu_ms"]
+    # at least the loop's CPU, at most all the CPU around the invocation
+    assert spent[1] / 1e6 <= busy + 0.001 and busy <= spent[2] / 1e6 + 0.001
+    assert idle < busy / 10
+
+
+def test_managed_instances_state_the_request_charge_only(
+    lambdaops_capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda Managed Instances bill the EC2 instance and a management fee, not GB-seconds."""
+    monkeypatch.setenv("AWS_LAMBDA_MAX_CONCURRENCY", "16")
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        return None
+
+    handler({}, LambdaContext())
+    (record,) = outcomes(lambdaops_capture)
+    assert (record["estimated_cost_usd"], record["cost_basis"]) == (
+        2e-07,
+        "requests only: Managed Instances bill the instance",
     )
 
 
