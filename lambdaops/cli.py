@@ -1,4 +1,4 @@
-"""The ``lambdaops`` command: ``local``, ``report`` and ``layer``.
+"""The ``lambdaops`` command: ``local``, ``report``, ``dashboard`` and ``layer``.
 
 Each subcommand imports what it needs when it runs, so ``lambdaops --help``
 stays instant. User mistakes (a missing file, a bad handler) print one
@@ -16,17 +16,22 @@ from lambdaops._errors import UsageError
 __all__ = ["UsageError", "build_parser", "main"]
 
 
-def _report(args: argparse.Namespace) -> int:
-    from lambdaops import report
-
+def _read(paths: list[str]) -> list[str]:
+    """The lines of log files, as ``report`` and ``dashboard`` read them."""
     lines: list[str] = []
-    for path in args.files:
+    for path in paths:
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
                 lines.extend(fh)
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    result = report.build(lines, function=args.function)
+    return lines
+
+
+def _report(args: argparse.Namespace) -> int:
+    from lambdaops import report
+
+    result = report.build(_read(args.files), function=args.function)
     if args.format == "json":
         import json
 
@@ -67,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
         " of the default log group with no outcome record) are left out and counted",
     )
     rep.set_defaults(run=_report)
+
+    from lambdaops.dashboard import cli as dashboard_cli
+
+    dashboard_cli.add_parser(sub, _read)
 
     from lambdaops.local import _cli as local_cli
 
