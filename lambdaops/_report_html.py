@@ -53,6 +53,11 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+def _short(label: str, limit: int = 36) -> str:
+    """A label that fits left of its bar (the whole one is in the bar's tooltip)."""
+    return label if len(label) <= limit else label[: limit - 1] + "\u2026"
+
+
 def _number(value: float) -> str:
     """A business metric total, readable from across the room."""
     if value == int(value) and abs(value) < 1e15:
@@ -117,7 +122,8 @@ def row_chart(title: str, bars: Sequence[Bar], scale: float, cls: str = "bar") -
         y = i * _ROW
         w = _size(bar.value, scale, BAR_LENGTH)
         parts.append(
-            f'<text x="{_LABEL_WIDTH - 8}" y="{y + 19}" text-anchor="end">{_e(bar.label)}</text>'
+            f'<text x="{_LABEL_WIDTH - 8}" y="{y + 19}" text-anchor="end">'
+            f"{_e(_short(bar.label))}</text>"
             f'<rect class="{cls}" data-label="{_e(bar.label)}" x="{_LABEL_WIDTH}" y="{y + 4}" '
             f'width="{w}" height="{_ROW - 8}"><title>{_e(bar.label)}: {_e(bar.text)}</title>'
             f'</rect><text x="{_LABEL_WIDTH + w + 6}" y="{y + 19}">{_e(bar.text)}</text>'
