@@ -21,17 +21,17 @@ test: $(STAMP) browser
 # Debian's chromium, for the browser test of `lambdaops report --html` (tests/test_report_html.py):
 # installed with apt-get once (about a minute), then a PATH lookup. Without root (or sudo -n) and
 # apt-get, or when the install fails, the run goes on and that test skips, saying why.
-BROWSER ?= chromium
+CHROMIUM ?= chromium
 browser:
-	@command -v $(BROWSER) >/dev/null 2>&1 || { \
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo="sudo -n"; fi; \
 	  if command -v apt-get >/dev/null 2>&1 && { [ -z "$$sudo" ] || sudo -n true 2>/dev/null; }; then \
-	    echo "installing $(BROWSER) with apt-get for tests/test_report_html.py"; \
+	    echo "installing $(CHROMIUM) with apt-get for tests/test_report_html.py"; \
 	    { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      $$sudo apt-get install -y -qq $(BROWSER) >/dev/null; } || \
-	      echo "make: could not install $(BROWSER): the HTML report's browser test will skip" >&2; \
+	      $$sudo apt-get install -y -qq $(CHROMIUM) >/dev/null; } || \
+	      echo "make: could not install $(CHROMIUM): the HTML report's browser test will skip" >&2; \
 	  else \
-	    echo "make: no $(BROWSER), and no apt-get as root to install it: the browser test will skip" >&2; \
+	    echo "make: no $(CHROMIUM), and no apt-get as root to install it: the browser test will skip" >&2; \
 	  fi; }
 
 # Every Lambda Python runtime: `make test-3.13` runs the suite in .venv-3.13, built from
