@@ -294,7 +294,7 @@ def _widget_problems(widget: Any) -> list[str]:
         if not _is_int(value) or value < low or (high is not None and value > high):
             problems.append(f"{key} is an integer in {low}..{high or 'any'}")
     x, width = widget.get("x"), widget.get("width")
-    if _is_int(x) and _is_int(width) and x + width > 24:
+    if isinstance(x, int) and isinstance(width, int) and x + width > 24:
         problems.append("the widget fits the 24-column grid")
     properties = widget.get("properties")
     if not isinstance(properties, dict):
