@@ -107,10 +107,6 @@ def _clash(store: MetricSet, kind: str, name: str) -> None:
 
 #: (name, unit, resolution) already checked: the warm path checks nothing twice.
 _validated: set[tuple[str, str, int]] = set()
-#: Default dimension names of the handlers instrumented in this process (but ``service``,
-#: a reserved name anyway): a metric may not take one. Kept process-wide so the check
-#: stays in the cached first call, not in every ``metrics.add``.
-_default_names: set[str] = set()
 
 
 class Metrics:
@@ -125,8 +121,6 @@ class Metrics:
         key = (name, unit, resolution)
         if key not in _validated:
             _check_name("metric", name)
-            if name in _default_names:
-                raise MetricError(f"metric {name!r}: a default dimension has that name")
             if unit not in UNITS:
                 raise MetricError(
                     f"metric {name!r}: unknown unit {unit!r}; use one of CloudWatch's units, "
@@ -156,6 +150,10 @@ class Metrics:
             # Both start as the shared NONE: they differ only once either was set.
             if store.dimensions is not store.properties:
                 _clash(store, "metric", name)
+            # Once per metric and invocation, against this handler's own defaults.
+            for default, _ in scope.config.default_dimensions:
+                if default == name and name != "service":
+                    raise MetricError(f"metric {name!r}: a default dimension has that name")
             metric = store.metrics.setdefault(name, Metric(unit, resolution))
         if metric.unit != unit or metric.resolution != resolution:
             raise MetricError(
@@ -274,10 +272,6 @@ class MetricsSignal:
         """Built at decoration: the settings' names are checked here, once."""
         check_namespace(config.namespace, "namespace (by default the service)")
         dims = check_default_dimensions(config.default_dimensions, "default_dimensions")
-        names = {name for name, _ in dims if name != "service"}
-        if not names <= _default_names:
-            _default_names.update(names)
-            _validated.clear()  # metrics already checked meet the new names
         #: A default dimension named like a record field (``service`` of another value,
         #: ``function_name``) would be written twice there: such documents go on their own.
         self.merge_into_outcome = config.outcome and merges_into_record(dims, config.service)

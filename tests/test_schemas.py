@@ -16,7 +16,6 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambdaops import ConfigError, MetricError, _metrics, _trace, instrument, metrics, trace
+from lambdaops import ConfigError, MetricError, _trace, instrument, metrics, trace
 from lambdaops._metrics import UNITS
 from lambdaops.local._xray_daemon import XRayDaemon, document_problems, flatten
 from lambdaops.testing import LambdaContext, capture, reset
@@ -71,17 +70,6 @@ calls = st.lists(
 )
 
 
-@pytest.fixture
-def clean_default_names() -> Iterator[None]:
-    """Generated default dimension names must not outlive the property (a metric named
-    like one is refused process-wide)."""
-    before = set(_metrics._default_names)
-    yield
-    _metrics._default_names.clear()
-    _metrics._default_names.update(before)
-    _metrics._validated.clear()
-
-
 @PROPERTY
 @given(
     service=st.sampled_from(["svc", "billing"]) | names,
@@ -90,7 +78,6 @@ def clean_default_names() -> Iterator[None]:
     invocations=st.lists(calls, min_size=1, max_size=3),
 )
 def test_every_emf_document_validates(
-    clean_default_names: None,
     service: str,
     namespace: str | None,
     defaults: dict[str, str] | None,
