@@ -143,7 +143,9 @@ def instrument_loaded() -> None:
         except ImportError:
             continue  # the instrumentor is not installed: that library goes untraced
         try:
-            getattr(module, class_name)().instrument()
+            instrumentor = getattr(module, class_name)()
+            if not getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
+                instrumentor.instrument()
         except Exception as exc:
             internal_error("trace.otel.instrument", exc)
 
@@ -253,4 +255,4 @@ def reset() -> None:
     _tracer = _capture.tracer = None
     _own = None
     _capture.current = _capture._DEFAULTS
-    _instrumented.clear()
+    # _instrumented stays: an instrumentor's patching outlives this, process-wide
