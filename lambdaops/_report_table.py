@@ -110,6 +110,28 @@ def format_table(report: Report) -> str:
             else f"${cost:.8f}",
         )
     )
+    if d["cost_basis"]:
+        rows.append(("  cost basis", d["cost_basis"]))
+    advice = d["memory_advice"]
+    if advice.get("recommended_mb") is not None:
+        current, best = advice["current_mb"], advice["recommended_mb"]
+        p50, cost = advice["duration_p50_ms"], advice["cost_per_million_usd"]
+        rows.append(
+            (
+                "memory advice",
+                f"{best} MB (now {current} MB): p50 {p50[str(current)]:.1f} -> "
+                f"{p50[str(best)]:.1f} ms, ${cost[str(current)]:.4f} -> "
+                f"${cost[str(best)]:.4f} per 1M; fastest {advice['fastest_mb']} MB",
+            )
+        )
+        rows.append(
+            (
+                "  from",
+                f"{advice['invocations']} records, CPU-bound share "
+                f"{advice['cpu_bound_share']:.0%}, peak memory {advice['peak_memory_mb']} MB",
+            )
+        )
+        rows.append(("  model", advice["model"]))
     for name, total in d["metrics"].items():
         rows.append((f"metric {name}", f"{total:g}"))
     width = max(len(k) for k, _ in rows)

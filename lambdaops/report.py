@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from lambdaops._by_function import Owners, select
+from lambdaops._memory_advice import Sample, advise
 from lambdaops._platform_records import InitReport, Metrics, Outcome, Parsed, parse
 from lambdaops._reconcile import Invocation, reconcile
 from lambdaops._report_table import format_table, plot
@@ -83,6 +84,10 @@ class Report:
     #: invocations (a log without stream names): counted nowhere rather than guessed.
     unattributed_error_lines: int = 0
     function: FunctionFilter | None = None
+    #: (duration, cpu, peak memory, memory size) of records carrying cpu_ms, for the advice.
+    cpu_samples: list[Sample] = field(default_factory=list)
+    #: Set when records say their cost is the request charge only (Managed Instances).
+    cost_basis: str | None = None
 
     # -- derived figures ------------------------------------------------------
     @property
@@ -151,6 +156,8 @@ class Report:
             "cost_per_million_usd": _round(self.cost_usd / self.invocations * 1e6, 6)
             if self.invocations
             else None,
+            "cost_basis": self.cost_basis,
+            "memory_advice": self.memory_advice(),
             "metrics": dict(sorted(self.metrics.items())),
             "failures_by_cause": _by_count(self.failures_by_cause),
             "platform_only": self.platform_only,
@@ -175,6 +182,14 @@ class Report:
                 "unknown_invocations": self.function.unknown,
             },
         }
+
+    def memory_advice(self) -> dict[str, Any]:
+        """The size the records suggest (``lambdaops._memory_advice`` says how)."""
+        if self.cost_basis is not None:
+            return {"recommended_mb": None, "reason": f"not billed by GB-second: {self.cost_basis}"}
+        from lambdaops._outcome import PRICE_PER_GB_SECOND, PRICE_PER_REQUEST
+
+        return advise(self.cpu_samples, PRICE_PER_GB_SECOND["x86_64"], PRICE_PER_REQUEST)
 
 
 def write_html(report: Report, path: str) -> None:
@@ -293,6 +308,13 @@ def _add_invocation(report: Report, inv: Invocation, occurrence: int) -> None:
         report.items_failed += int(rec.get("items_failed") or 0)
     cost = _number(rec.get("estimated_cost_usd"))
     report.cost_usd += cost if cost is not None else _platform_cost(inv)
+    if isinstance(rec.get("cost_basis"), str):
+        report.cost_basis = rec["cost_basis"]
+    cpu, peak, size = (
+        _number(rec.get(k)) for k in ("cpu_ms", "max_memory_used_mb", "memory_limit_mb")
+    )
+    if ok and duration is not None and cpu is not None and peak is not None and size:
+        report.cpu_samples.append(Sample(duration, cpu, int(peak), int(size)))
     _add_http(report, rec, ok)
     stuck = inv.stuck_in
     if final.outcome == "timeout" and stuck:
