@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             local = runner.invoke(event, label=label, **options)
             results.append(local)
             printer.invocation(local, runner.waterfall(local))
+        tune_rows = _tune(code, steps[0][1], runner.function_env)
     printer.summary()
     printer.out(f"\nlambdaops report {log_path}", style="bold")
     built = report.build(log_path.read_text(encoding="utf-8").splitlines())
@@ -98,7 +99,29 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     printer.out("The report agrees with Lambda.", style="green")
+    if tune_rows:
+        from lambdaops.local._tune import table
+
+        printer.out(
+            "\nlambdaops tune app.handler (the first event, 2 warm invocations a size)",
+            style="bold",
+        )
+        print(table(tune_rows))
     return 0
+
+
+def _tune(code: Path, event: Any, env: dict[str, str]) -> list[Any]:
+    """A short ``lambdaops tune`` of the demo function: its duration and cost by memory size."""
+    from lambdaops.local._tune import measure
+
+    try:
+        return [
+            measure("app.handler", str(code), event, size, invocations=2, env=env)
+            for size in (128, 256, 512)
+        ]
+    except Exception as exc:  # a demo step: said, and the demo goes on
+        print(f"lambdaops demo: tune skipped: {exc}", file=sys.stderr)
+        return []
 
 
 def plan(events: Path) -> list[tuple[str, Any, dict[str, Any]]]:

@@ -135,6 +135,8 @@ class LocalRunner(Service):
             self._moto = MotoServer().start()
             self._moto.seed(self.seed)
             env.update(self._moto.env())
+        #: What the function's processes get (``lambdaops tune`` reuses it for the demo).
+        self.function_env = env
         for _ in range(self._concurrency):
             self.environments.append(
                 Environment(

@@ -20,7 +20,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -121,6 +121,7 @@ def measure(
     architecture: str = "x86_64",
     timeout_s: float = 60.0,
     on_limit: Callable[[CpuLimit], None] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Row:
     """Run ``handler`` once cold, then ``invocations`` times warm, at ``memory_mb``."""
     from lambdaops._outcome import estimated_cost
@@ -129,19 +130,24 @@ def measure(
     limit = CpuLimit(memory_mb)
     if on_limit is not None:
         on_limit(limit)
-    env = Environment(
-        handler, code_dir=code_dir, memory_mb=memory_mb, timeout_s=timeout_s, on_spawn=limit.join
+    environment = Environment(
+        handler,
+        code_dir=code_dir,
+        memory_mb=memory_mb,
+        timeout_s=timeout_s,
+        env=env,
+        on_spawn=limit.join,
     )
     try:
-        env.invoke(event)  # the cold start, left out
+        environment.invoke(event)  # the cold start, left out
         durations = []
         for _ in range(invocations):
-            result = env.invoke(event)
+            result = environment.invoke(event)
             if result.status != "success":
                 raise RuntimeError(f"invocation at {memory_mb} MB: {result.status} {result.error}")
             durations.append(result.duration_ms)
     finally:
-        env.stop()
+        environment.stop()
         limit.close()
     costs = [estimated_cost(math.ceil(ms), memory_mb, architecture) for ms in durations]
     per_invocation = statistics.mean(costs)
