@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from lambdaops._clip import clip as clip_with
 from lambdaops._clip import measure
-from lambdaops._render import _default, exception_fields, iso_timestamp, render
+from lambdaops._render import TRUNCATED, _default, exception_fields, iso_timestamp, render
 
 LIMIT = 4096
 
@@ -121,6 +121,23 @@ def test_clip_is_whole_when_it_fits_and_says_what_it_cut() -> None:
     assert clip("y" * 100, 50) == "y" * 21 + "…[truncated 79 chars]"
     assert clip([[1] * 100], 60) == [[1] * 16 + ["…[84 more items]"]]
     assert len(json.dumps(clip([[1] * 100], 60), separators=(",", ":"))) == 59  # one more: 61
+
+
+def test_a_secret_where_a_string_is_cut_leaves_no_first_characters() -> None:
+    """The cut falls inside the secret: it is masked before the cut, not after."""
+    from lambdaops import _redact
+
+    secret = "s3cr3t-p4ssw0rd-value"
+    event = {"message": "m", "big": "x" * 200 + secret + "y" * 1000}
+    # 262 - 2 - 17 ("message" and "big" with their colons and comma) - 3 ("m") - 26 (marker)
+    # - 4 (the count's digits): 210 characters kept.
+    assert json.loads(render(event, 262))["big"] == "x" * 200 + secret[:10] + TRUNCATED.format(1011)
+    _redact.register(secret)
+    try:
+        line = render(event, 262)
+    finally:
+        _redact.clear()
+    assert json.loads(line)["big"] == "x" * 200 + "***" + "y" * 7 + TRUNCATED.format(993)
 
 
 class Counted(list[object]):
