@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -100,3 +102,14 @@ def test_the_demo_retries_an_event_as_lambda_does(tmp_path: Path) -> None:
     assert "attempt 1 58.3%" in shown
     assert "attempt 2 100.0%" in shown
     assert "The report agrees with Lambda." in shown
+    # ... and it ends with the dashboard next to the log (cfn-lint clean) and a tune table
+    dashboard = tmp_path / "dashboard.yaml"
+    assert f"lambdaops dashboard --from {log}: {dashboard}" in out.getvalue()
+    lint = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(dashboard)],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    table = [ln for ln in shown if ln.startswith("| ") and " MB |" in ln]
+    assert [row.split(" | ")[0] for row in table] == ["| 128 MB", "| 256 MB", "| 512 MB"]
