@@ -311,16 +311,6 @@ def _mask_numbers(text: str) -> str:
     return text
 
 
-def leaks(text: str) -> bool:
-    """Whether ``text`` carries a registered secret."""
-    small = _small
-    if any(number in text for number in _numbers):
-        return True
-    if small is not None:
-        return any(needle in text for needle in small)
-    return bool(_index.present(text))
-
-
 def active() -> bool:
     return armed
 
