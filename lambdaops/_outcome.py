@@ -41,6 +41,9 @@ _CHECKPOINTED = frozenset(("kinesis-stream", "dynamodb-stream"))
 #: Peak RSS is re-read when this much time has passed since the last read (or the
 #: invocation took longer): a syscall saved on back-to-back short invocations.
 _RSS_REFRESH_NS = 50_000_000
+#: Invocations shorter than this (µs) report their duration as cpu_ms: reading the CPU clock
+#: would cost more than they take to matter (a syscall, ~1 µs of a warm invocation's ~7).
+_CPU_READ_US = 1000
 
 
 def estimated_cost(billed_ms: int, memory_mb: int, architecture: str) -> float:
@@ -141,13 +144,20 @@ class OutcomeSignal:
             if len(self._costs) >= 1024:
                 self._costs.clear()
             self._costs[billed] = cost
-        cpu_ns = time.process_time_ns()  # the invocation's CPU: one read, from the last mark
         mark = self._cpu_mark
-        if mark is None:
-            mark = getattr(inv.lifecycle, "cold_cpu_ns", None) or cpu_ns
-        if inv.outcome != "timeout":  # a record superseding the timeout counts from the start
-            self._cpu_mark = cpu_ns
-        cpu_us = max(0, cpu_ns - mark) // 1000
+        if elapsed_us < _CPU_READ_US and mark is not None:
+            # Too short to pay for reading the CPU clock (a syscall, ~1 µs): its CPU is at
+            # most its wall time, which the next reading then leaves out.
+            cpu_us = elapsed_us
+            if inv.outcome != "timeout":
+                self._cpu_mark = mark + elapsed_us * 1000
+        else:
+            cpu_ns = time.process_time_ns()  # one read per invocation, from the last mark
+            if mark is None:
+                mark = getattr(inv.lifecycle, "cold_cpu_ns", None) or cpu_ns
+            if inv.outcome != "timeout":  # a record superseding the timeout counts from the start
+                self._cpu_mark = cpu_ns
+            cpu_us = max(0, cpu_ns - mark) // 1000
         if self._managed:
             cost = _MANAGED_COST
         if inv.ended_ns - self._rss_read_ns > _RSS_REFRESH_NS:  # peak RSS only grows

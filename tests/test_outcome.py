@@ -252,15 +252,16 @@ def test_cpu_ms_is_the_cpu_the_invocation_used(lambdaops_capture: Capture) -> No
         spent.append(time.process_time_ns() - start)
 
     handler({"n": 10}, LambdaContext())  # cold
-    for n in (400_000, 10):
-        before = time.process_time_ns()
-        handler({"n": n}, LambdaContext())
-        spent.append(time.process_time_ns() - before)
+    after_cold = time.process_time_ns()  # its record set the mark just before this
+    handler({"n": 400_000}, LambdaContext())
+    after_busy = time.process_time_ns()
+    handler({"n": 10}, LambdaContext())  # under a millisecond: its wall time
     records = outcomes(lambdaops_capture)
     busy, idle = records[1]["cpu_ms"], records[2]["cpu_ms"]
-    # at least the loop's CPU, at most all the CPU around the invocation
-    assert spent[1] / 1e6 <= busy + 0.001 and busy <= spent[2] / 1e6 + 0.001
-    assert idle < busy / 10
+    # at least the loop's CPU; at most the CPU since the cold record (0.5 ms for the return)
+    assert spent[1] / 1e6 <= busy + 0.001
+    assert busy <= (after_busy - after_cold) / 1e6 + 0.5
+    assert idle <= records[2]["duration_ms"] + 0.5 and idle < busy / 10
 
 
 def test_managed_instances_state_the_request_charge_only(
@@ -488,3 +489,26 @@ def test_s3_batch_result_codes(codes: list[str], counts: tuple[int, int]) -> Non
 def test_a_firehose_shaped_answer_from_another_source_is_no_batch_report() -> None:
     inv = batch_invocation("mq", {}, 2)
     assert items_of(inv, {"records": [{"result": "Ok"}], "results": []}) is None
+
+
+def test_an_invocation_under_a_millisecond_does_not_read_the_cpu_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CPU clock is a syscall (~1 µs): a sub-millisecond invocation reports its duration
+    as its CPU, and the next reading leaves that amount out."""
+    from lambdaops import _outcome
+
+    signal, inv = signal_and_invocation()
+    inv.started_ns, inv.ended_ns = 0, 456_789  # 0.456 ms
+    signal._cpu_mark = 5_000_000
+
+    def unread() -> int:
+        raise AssertionError("the CPU clock was read")
+
+    monkeypatch.setattr(_outcome.time, "process_time_ns", unread)
+    record = signal.record(inv)
+    assert (record["duration_ms"], record["cpu_ms"]) == (0.456, 0.456)
+    assert signal._cpu_mark == 5_000_000 + 456_000
+    monkeypatch.setattr(_outcome.time, "process_time_ns", lambda: 9_000_000)
+    inv.started_ns, inv.ended_ns = 0, 2_000_000  # 2 ms: read, from the advanced mark
+    assert signal.record(inv)["cpu_ms"] == 3.544
