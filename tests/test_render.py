@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from lambdaops._clip import clip as clip_with
 from lambdaops._clip import measure
-from lambdaops._render import TRUNCATED, _default, exception_fields, iso_timestamp, render
+from lambdaops._render import _default, exception_fields, iso_timestamp, render
 
 LIMIT = 4096
 
@@ -121,23 +121,6 @@ def test_clip_is_whole_when_it_fits_and_says_what_it_cut() -> None:
     assert clip("y" * 100, 50) == "y" * 21 + "…[truncated 79 chars]"
     assert clip([[1] * 100], 60) == [[1] * 16 + ["…[84 more items]"]]
     assert len(json.dumps(clip([[1] * 100], 60), separators=(",", ":"))) == 59  # one more: 61
-
-
-def test_a_secret_where_a_string_is_cut_leaves_no_first_characters() -> None:
-    """The cut falls inside the secret: it is masked before the cut, not after."""
-    from lambdaops import _redact
-
-    secret = "s3cr3t-p4ssw0rd-value"
-    event = {"message": "m", "big": "x" * 200 + secret + "y" * 1000}
-    # 262 - 2 - 17 ("message" and "big" with their colons and comma) - 3 ("m") - 26 (marker)
-    # - 4 (the count's digits): 210 characters kept.
-    assert json.loads(render(event, 262))["big"] == "x" * 200 + secret[:10] + TRUNCATED.format(1011)
-    _redact.register(secret)
-    try:
-        line = render(event, 262)
-    finally:
-        _redact.clear()
-    assert json.loads(line)["big"] == "x" * 200 + "***" + "y" * 7 + TRUNCATED.format(993)
 
 
 class Counted(list[object]):
@@ -390,13 +373,29 @@ def test_a_known_long_line_goes_straight_to_the_cut(monkeypatch: Any) -> None:
     assert _render._long is None  # a note is read once
     assert line == '{"message":"m","value":"' + "v" * 970 + '\\u2026[truncated 4030 chars]"}'
 
-    # A note about other values, or short enough for the line, is ignored.
-    for note in ((5008, (("value", id(event)),)), (1022, (("value", id(value)),))):
+    # Members 1,023 characters long (braces make 1,025): known too long for 1,024.
+    encoded.clear()
+    monkeypatch.setattr(_render, "_long", (1023, (("value", id(value)),)))
+    assert _render.render(event, 1024) == line
+    assert encoded == [json.loads(line)]
+
+    # A note about other values (or a member the event lacks, though it noted None), or
+    # short enough for the line, is ignored: the event is encoded whole first.
+    for note in (
+        (5008, (("value", id(event)),)),
+        (5008, (("value", id(value)), ("gone", id(None)))),
+        (1022, (("value", id(value)),)),
+    ):
         encoded.clear()
         monkeypatch.setattr(_render, "_long", note)
         assert _render.render(event, 1024) == line
         assert encoded[0] is event and len(encoded) == 2
         assert _render._long is None
+
+    # A line of exactly the limit is the fast path's: encoded once.
+    encoded.clear()
+    assert _render.render(event, len(json.dumps(event))) == json.dumps(event, separators=(",", ":"))
+    assert encoded == [event]
 
 
 def test_when_even_the_cut_copy_is_too_long_the_identifying_fields_are_kept(
@@ -549,3 +548,28 @@ def test_exception_fields_keep_the_innermost_frames_and_the_cause(monkeypatch: A
         raise KeyError("k")
     except KeyError as exc:
         assert exception_fields(exc) == {"type": "KeyError", "message": "'k'", "stack": []}
+
+
+def test_the_date_part_is_formatted_once_a_second(monkeypatch: Any) -> None:
+    import time
+
+    from lambdaops import _render
+
+    formatted: list[tuple[int, ...]] = []
+    strftime = time.strftime
+
+    def counting(fmt: str, when: Any) -> str:
+        formatted.append(tuple(when)[:6])
+        return strftime(fmt, when)
+
+    monkeypatch.setattr(time, "strftime", counting)
+    monkeypatch.setattr(_render, "_ts", (-1, ""))
+    stamps = [iso_timestamp(t) for t in (7200.001, 7200.5, 7200.999, 7201.0, 7201.2)]
+    assert stamps == [
+        "1970-01-01T02:00:00.001Z",
+        "1970-01-01T02:00:00.500Z",
+        "1970-01-01T02:00:00.999Z",
+        "1970-01-01T02:00:01.000Z",
+        "1970-01-01T02:00:01.200Z",
+    ]
+    assert formatted == [(1970, 1, 1, 2, 0, 0), (1970, 1, 1, 2, 0, 1)]
