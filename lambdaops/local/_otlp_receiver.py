@@ -22,14 +22,12 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import socket
-import socketserver
 import threading
 import zlib
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
+from lambdaops.local._loopback import LoopbackHandler, LoopbackServer
 from lambdaops.local._otlp_spans import hex_ids_to_base64, request_documents
 from lambdaops.local._traces import TraceStore
 
@@ -237,61 +235,18 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
+    what = "OTLP receiver"
 
     def __init__(self, address: tuple[str, int], receiver: OTLPReceiver) -> None:
         self.receiver = receiver
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks the host name up (getfqdn); loopback needs none.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = str(self.server_address[0])
-        self.server_port = int(self.server_address[1])
 
-    def close_connections(self) -> None:
-        """Hang up on keep-alive clients so their handler threads end with the receiver."""
-        with self.connections_lock:
-            conns = list(self.connections)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+class _Handler(LoopbackHandler):
+    """One exporter connection."""
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        _log.debug("OTLP connection error from %s", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """One exporter connection; every reply has a Content-Length, so keep-alive works."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "lambdaops-local"
-    sys_version = ""
     timeout = 60.0  # an idle keep-alive connection is closed after this
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
-
-    def setup(self) -> None:
-        super().setup()
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        _log.debug("OTLP receiver: " + format, *args)
 
     def do_POST(self) -> None:
         try:

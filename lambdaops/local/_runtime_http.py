@@ -12,11 +12,10 @@ import logging
 import re
 import select
 import socket
-import socketserver
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, cast
 from urllib.parse import unquote
+
+from lambdaops.local._loopback import LoopbackHandler, LoopbackServer
 
 __all__ = ["ERROR_TYPE_HEADER", "Backend", "Delivery", "Server", "api_error", "peer_closed"]
 
@@ -82,69 +81,22 @@ def peer_closed(sock: socket.socket) -> bool:
         return True
 
 
-class Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its RuntimeAPI and can hang up on its clients."""
+class Server(LoopbackServer):
+    """The loopback server that knows its RuntimeAPI."""
 
-    daemon_threads = True
+    what = "runtime API"
 
     def __init__(self, address: tuple[str, int], api: Backend) -> None:
         self.api = api
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), which can stall a cold
-        # start for seconds on hosts with slow resolvers; loopback needs no name.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
 
-    def close_connections(self) -> None:
-        """Unblock handler threads waiting on keep-alive sockets when the API stops."""
-        with self.connections_lock:
-            conns = list(self.connections)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A killed runtime resets its connection; that is normal here, not worth a traceback.
-        _log.debug("runtime API connection error from %s", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """One runtime connection. Every reply carries Content-Length so keep-alive stays in sync."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "lambdaops-local"
-    sys_version = ""
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
+class _Handler(LoopbackHandler):
+    """One runtime connection."""
 
     @property
     def api(self) -> Backend:
         return cast(Server, self.server).api
-
-    def setup(self) -> None:
-        super().setup()
-        server = cast(Server, self.server)
-        with server.connections_lock:
-            server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        server = cast(Server, self.server)
-        with server.connections_lock:
-            server.connections.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        _log.debug("runtime API: " + format, *args)
 
     def do_GET(self) -> None:
         if self._path() != _NEXT_PATH:
