@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -240,10 +240,10 @@ def build(lines: Iterable[str], function: str | None = None) -> Report:
     return report
 
 
-def _sum_metrics(
-    report: Report, parsed: list[Parsed], owners: Owners, function: str | None
-) -> None:
-    """The business metrics of every EMF document (of ``function``'s, when given)."""
+def documents(
+    parsed: Iterable[Parsed], owners: Owners | None, function: str | None
+) -> Iterator[tuple[Outcome | Metrics, dict[str, Any]]]:
+    """Each outcome record and EMF document (of ``function``'s, when given), with its event."""
     for item in parsed:
         event = item.event
         if isinstance(event, Outcome):
@@ -252,8 +252,16 @@ def _sum_metrics(
             doc = event.document
         else:
             continue
-        if function is None or owners.document(item.stream, doc) == function:
-            _add_metrics(report, doc)
+        if function is None or owners is None or owners.document(item.stream, doc) == function:
+            yield event, doc
+
+
+def _sum_metrics(
+    report: Report, parsed: list[Parsed], owners: Owners, function: str | None
+) -> None:
+    """The business metrics of every EMF document (of ``function``'s, when given)."""
+    for _, doc in documents(parsed, owners, function):
+        _add_metrics(report, doc)
 
 
 def _add_metrics(report: Report, doc: dict[str, Any]) -> None:

@@ -16,8 +16,9 @@ from typing import Any, NamedTuple
 
 from lambdaops._by_function import Owners
 from lambdaops._emf_limits import OWN_METRICS
-from lambdaops._platform_records import Metrics, Outcome, parse
+from lambdaops._platform_records import Outcome, parse
 from lambdaops._reconcile import reconcile
+from lambdaops.report import documents
 
 #: One concrete dimension combination: (name, value) pairs in the dimension set's order.
 Series = tuple[tuple[str, str], ...]
@@ -64,16 +65,7 @@ def discover(lines: Iterable[str], function: str | None = None) -> Discovery:
     found: dict[tuple[str, str], _Found] = {}
     names: Counter[str] = Counter()
     records = 0
-    for item in parsed:
-        event = item.event
-        if isinstance(event, Outcome):
-            doc = event.record
-        elif isinstance(event, Metrics):
-            doc = event.document
-        else:
-            continue
-        if owners is not None and owners.document(item.stream, doc) != function:
-            continue
+    for event, doc in documents(parsed, owners, function):
         if isinstance(event, Outcome):
             records += 1
             name = doc.get("function_name")
