@@ -24,9 +24,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lambdaops._redact_index import Index
+if TYPE_CHECKING:
+    from lambdaops._redact_index import Index
+
 
 #: Replacement text for a redacted value.
 MASK = "***"
@@ -255,9 +257,9 @@ def _place_locked(form: str, add: bool) -> None:
         kept = [n for n in _numbers if n != form] + ([form] if add else [])
         _numbers = tuple(sorted(kept, key=len, reverse=True))
     elif add:
-        _index.add(form)
+        _the_index().add(form)
     else:
-        _index.discard(form)
+        _the_index().discard(form)
 
 
 def _refresh_small_locked() -> None:
@@ -276,7 +278,17 @@ def _numeric(form: str) -> bool:
     return form[-1:].isdigit() and all(c in "0123456789.-+e" for c in form)
 
 
-_index = Index()
+#: Made by the first registration: ``import lambdaops`` does not load it (~0.1 ms).
+_index: Index | None = None
+
+
+def _the_index() -> Index:
+    global _index
+    if _index is None:
+        from lambdaops._redact_index import Index
+
+        _index = Index()
+    return _index
 
 
 def redact(text: str) -> str:
@@ -289,7 +301,7 @@ def redact(text: str) -> str:
             if needle in text:
                 text = text.replace(needle, MASK)
     else:
-        for needle in _index.present(text):
+        for needle in _the_index().present(text):
             if needle in text:  # a longer one masked may have taken it
                 text = text.replace(needle, MASK)
     if _numbers:
@@ -337,7 +349,8 @@ def clear() -> None:
         _released.clear()
         _spelled.clear()
         _forms.clear()
-        _index.clear()
+        if _index is not None:
+            _index.clear()
         _small = []
         _numbers = ()
         armed = False
