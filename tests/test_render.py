@@ -573,3 +573,317 @@ def test_the_date_part_is_formatted_once_a_second(monkeypatch: Any) -> None:
         "1970-01-01T02:00:01.200Z",
     ]
     assert formatted == [(1970, 1, 1, 2, 0, 0), (1970, 1, 1, 2, 0, 1)]
+
+
+def _nest(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_clip_sizes_each_scalar_exactly() -> None:
+    from lambdaops._clip import _clip
+
+    def one(value: object, budget: int = 100) -> Any:
+        return _clip(value, budget, _default, set(), 0, True)
+
+    assert one(None) == (None, 4, True) and one(True) == (True, 4, True)
+    assert one(False) == (False, 5, True)
+    assert one(-12) == (-12, 3, True) and one(1.5) == (1.5, 3, True)
+    widest = 2**13999  # 14,000 bits: the widest int written as a number
+    assert one(widest) == (widest, 4215, True)
+    assert one(widest * 2) == ("<int of 14001 bits>", 21, True)
+
+
+def test_clip_str_at_its_bounds() -> None:
+    from lambdaops._clip import _clip_str
+
+    assert _clip_str("abc", 5) == ("abc", 5, True)
+    assert _clip_str("abc", 4) == ("…[truncated 3 chars]", 27, False)
+    assert _clip_str("é", 8) == ("é", 8, True)  # "\u00e9" and its quotes
+    assert _clip_str("é", 7) == ("…[truncated 1 chars]", 27, False)
+    # The marker takes 26 characters and the count's digits: room for 0, 1 and 2 x's.
+    assert _clip_str("x" * 100, 29) == ("…[truncated 100 chars]", 29, False)
+    assert _clip_str("x" * 100, 30) == ("x…[truncated 99 chars]", 29, False)
+    assert _clip_str("x" * 100, 31) == ("xx…[truncated 98 chars]", 30, False)
+    # Escapes count as written: 11 é's are 66 characters, a 12th would make 72 of 71.
+    assert _clip_str("é" * 100, 100) == ("é" * 11 + "…[truncated 89 chars]", 94, False)
+
+
+def test_clip_str_redacts_before_it_measures_and_cuts() -> None:
+    from lambdaops import _redact
+    from lambdaops._clip import _clip_str
+
+    secret = "hunter2-secret"
+    _redact.register(secret)
+    assert _clip_str("a" * 10 + secret, 15) == ("a" * 10 + "***", 15, True)
+    assert _clip_str("a" * 10 + secret, 14) == ("…[truncated 13 chars]", 28, False)
+    # Redacted, 8 characters but 35 escaped: cut, not kept whole.
+    assert _clip_str("é" * 5 + secret, 12) == ("…[truncated 8 chars]", 27, False)
+
+
+def test_markers_and_keys_have_exact_sizes() -> None:
+    from lambdaops._clip import _key, _marker
+
+    assert _marker(5, True) == ("[5 more keys]", len('"\\u2026":"[5 more keys]"'))
+    assert _marker(5, False) == ("…[5 more items]", len('"\\u2026[5 more items]"'))
+    assert _key("k" * 1024) == "k" * 1024
+    assert _key("k" * 1025) == "k" * 994 + "…[truncated 31 chars]"
+    assert _key(3) == "3" and _key(("a", 1)) == "('a', 1)"
+    assert clip({"k" * 1025: 1}, 2000) == {"k" * 994 + "…[truncated 31 chars]": 1}
+
+
+def test_measure_at_its_bounds() -> None:
+    assert measure([1], 3) == 3 and measure([1], 2) == -1
+    assert measure("ab", 4) == 4 and measure("abc", 4) == -1
+    assert measure(1, 1) == 1 and measure(10, 1) == -1
+    assert measure(2**13999, 10**5) == 4215 and measure(2**14000, 10**5) == -2
+    assert measure({"s": 2**13999}, 10**5) == 4221
+    assert measure(_nest(20), 1000) == 41
+    assert measure(_nest(33), 1000) == 67 and measure(_nest(34), 1000) == -2
+    assert measure(_nest(34), 1000, depth=0) == -2 and measure(_nest(2), 10, depth=31) == 5
+    assert measure(_nest(2), 10, depth=32) == -2
+
+
+def test_clip_converts_unknown_objects_by_the_default_it_is_given() -> None:
+    class Chain:
+        def __init__(self, left: int) -> None:
+            self.left = left
+
+    class Pair:
+        pass
+
+    def default(obj: object) -> object:
+        if isinstance(obj, Chain):
+            return Chain(obj.left - 1) if obj.left else "end"
+        if isinstance(obj, Pair):
+            return [Repr("inner"), {"n": [1, 2]}]
+        return _default(obj)
+
+    assert clip_with({"o": Repr("obj")}, 100, default) == {"o": "obj"}
+    assert clip_with(Pair(), 100, default) == ["inner", {"n": [1, 2]}]
+    # Each conversion is a level deeper: 33 conversions end at the depth limit.
+    assert clip_with(Chain(32), 100, default) == "end"
+    assert clip_with(Chain(33), 100, default) == "<too deep>"
+
+
+def test_clip_shares_and_cuts_mixed_values_exactly() -> None:
+    """Each case tells apart clip and some of the mutants of its sharing and cutting that
+    survived the suite (found by comparing them on random values; docs/mutation.md)."""
+    cases: list[tuple[object, int, object]] = [
+        (
+            {
+                "k0": [
+                    {
+                        "k0": 12345,
+                        "k1": 0,
+                        "k2": 12345,
+                        "k3": Repr("odd"),
+                        "k4": 12345,
+                        "k5": '"',
+                        "k6": "x" * 30,
+                        "k7": "é" * 60,
+                        "k8": 1.5,
+                        "k9": 1,
+                        "k10": 12345,
+                        "k11": 0,
+                    }
+                ],
+                "k1": {"k0": []},
+            },
+            100,
+            {
+                "k0": [{"k0": 12345, "k1": 0, "k2": 12345, "k3": "odd", "…": "[8 more keys]"}],
+                "…": "[1 more keys]",
+            },
+        ),
+        (
+            [{"k0": '"' * 30, "k1": 0, "k2": ['"', "ééé", "x"]}],
+            64,
+            [{"k0": '"…[truncated 29 chars]', "…": "[2 more keys]"}],
+        ),
+        ([[math.nan], '"'], 100, [["nan"], '"']),
+        ({"k0": [], "k1": Repr("odd")}, 20, {"k0": [], "k1": "odd"}),
+        ({"k0": [-5, None], "k1": '"' * 10}, 40, {"…": "[2 more keys]"}),
+        (["é" * 60, [-5], []], 200, ["ééééééééééééééééééééééééééé…[truncated 33 chars]", [-5], []]),
+        (
+            [12345, 12345, 1, [{"k0": -5, "k1": Repr("odd" * 12)}, '"' * 10, "é" * 30], 12345],
+            200,
+            [
+                12345,
+                12345,
+                1,
+                [
+                    {"k0": -5, "k1": "oddoddoddoddoddoddoddoddoddoddoddodd"},
+                    '"' * 10,
+                    "ééééééééé…[truncated 21 chars]",
+                ],
+                "…[1 more items]",
+            ],
+        ),
+        (
+            [
+                Repr("odd"),
+                {"k0": {"k0": "", "k1": "é" * 10, "k2": "xxx", "k3": 0, "k4": Repr("odd" * 12)}},
+                Repr("odd" * 12),
+                "é" * 30,
+                [{"k0": ""}],
+            ],
+            64,
+            ["odd", {"k0": {"…": "[5 more keys]"}}, "…[3 more items]"],
+        ),
+        (
+            [
+                {
+                    "k0": 12345,
+                    "k1": ["é" * 100, "x" * 30],
+                    "k2": "x",
+                    "k3": {"k0": Repr("odd" * 12)},
+                    "k4": {"k0": math.nan, "k1": Repr("odd"), "k2": "xxx", "k3": "", "k4": None},
+                }
+            ],
+            200,
+            [
+                {
+                    "k0": 12345,
+                    "k1": ["ééééééééééééééé…[truncated 85 chars]", "x" * 30],
+                    "…": "[3 more keys]",
+                }
+            ],
+        ),
+        (
+            {
+                "k0": {
+                    "k0": {},
+                    "k1": [],
+                    "k2": Repr("odd"),
+                    "k3": {"k0": 0, "k1": True, "k2": "xxx"},
+                    "k4": "x" * 100,
+                },
+                "k1": [[], [], {"k0": Repr("odd")}, Repr("odd" * 12), [-5, "x" * 100]],
+            },
+            200,
+            {
+                "k0": {
+                    "k0": {},
+                    "k1": [],
+                    "k2": "odd",
+                    "k3": {"k0": 0, "k1": True, "k2": "xxx"},
+                    "…": "[1 more keys]",
+                },
+                "k1": [
+                    [],
+                    [],
+                    {"k0": "odd"},
+                    "oddoddoddoddoddoddoddoddoddoddoddodd",
+                    [-5, "xxxxx…[truncated 95 chars]"],
+                ],
+            },
+        ),
+        (
+            [
+                {
+                    "k0": {
+                        "k0": Repr("odd" * 12),
+                        "k1": 12345,
+                        "k2": '"' * 60,
+                        "k3": "é" * 60,
+                        "k4": Repr("odd"),
+                        "k5": Repr("odd" * 12),
+                        "k6": 12345,
+                        "k7": 1,
+                        "k8": "x" * 60,
+                        "k9": 12345,
+                        "k10": '"' * 100,
+                        "k11": "é" * 10,
+                    },
+                    "k1": 12345,
+                },
+                Repr("odd"),
+                None,
+                "x" * 10,
+                {
+                    "k0": {"k0": "xxx"},
+                    "k1": {
+                        "k0": Repr("odd"),
+                        "k1": Repr("odd"),
+                        "k2": "",
+                        "k3": "é" * 60,
+                        "k4": Repr("odd" * 12),
+                        "k5": "",
+                        "k6": "x" * 10,
+                        "k7": "x" * 100,
+                        "k8": math.nan,
+                        "k9": 0,
+                        "k10": 0,
+                        "k11": '"' * 30,
+                    },
+                    "k2": Repr("odd" * 12),
+                },
+            ],
+            200,
+            [
+                {
+                    "k0": {
+                        "k0": "oddoddoddoddoddoddoddoddoddoddoddodd",
+                        "k1": 12345,
+                        "k2": '""""""""""""""""""""…[truncated 40 chars]',
+                        "…": "[9 more keys]",
+                    },
+                    "k1": 12345,
+                },
+                "…[4 more items]",
+            ],
+        ),
+        (
+            {
+                "k0": math.nan,
+                "k1": [0],
+                "k2": "é" * 60,
+                "k3": {"k0": 12345, "k1": "é" * 30, "k2": {"k0": ""}},
+                "k4": {
+                    "k0": "x" * 60,
+                    "k1": "ééé",
+                    "k2": {"k0": -5, "k1": "x" * 30, "k2": "é" * 10},
+                },
+                "k5": [Repr("odd" * 12), 0],
+                "k6": '"' * 30,
+                "k7": 1,
+                "k8": "x" * 10,
+                "k9": {},
+                "k10": [
+                    "x" * 100,
+                    None,
+                    1.5,
+                    {"k0": '"' * 60},
+                    Repr("odd" * 12),
+                    0,
+                    -5,
+                    '"',
+                    "é",
+                    Repr("odd"),
+                    [
+                        math.nan,
+                        '"',
+                        "é" * 10,
+                        '"' * 100,
+                        "é" * 60,
+                        "x" * 100,
+                        "é" * 30,
+                        -5,
+                        "é" * 100,
+                        '"' * 10,
+                        None,
+                        "é" * 10,
+                    ],
+                    math.nan,
+                ],
+                "k11": {"k0": {}},
+            },
+            80,
+            {"k0": "nan", "k1": [0], "…": "[10 more keys]"},
+        ),
+    ]
+    for value, budget, expected in cases:
+        assert clip(value, budget) == expected, (value, budget)
