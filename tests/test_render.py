@@ -575,8 +575,7 @@ def test_the_date_part_is_formatted_once_a_second(monkeypatch: Any) -> None:
     assert formatted == [(1970, 1, 1, 2, 0, 0), (1970, 1, 1, 2, 0, 1)]
 
 
-def _nest(depth: int) -> object:
-    value: object = 1
+def _nest(depth: int, value: object = 1) -> object:
     for _ in range(depth):
         value = [value]
     return value
@@ -887,3 +886,13 @@ def test_clip_shares_and_cuts_mixed_values_exactly() -> None:
     ]
     for value, budget, expected in cases:
         assert clip(value, budget) == expected, (value, budget)
+
+
+def test_clip_at_the_fair_share_and_depth_bounds() -> None:
+    # Two members of 72 characters in 131: a share of exactly 64 each, so both are cut.
+    assert clip(["x" * 70, "x" * 70], 131) == ["x" * 36 + "…[truncated 34 chars]"] * 2
+    # Depth counts from the top of the line, not from the member being measured.
+    assert clip({"a": {"b": _nest(32)}}, 100) == {"a": {"b": _nest(31, "<too deep>")}}
+    assert clip([[_nest(32), 1, 2, 3]], 100) == [[_nest(31, "<too deep>"), 1, 2, 3]]
+    # Too long before the NaN is reached: -1 (cut), not -2 (convert).
+    assert measure([["x" * 16, math.nan]], 20) == -1
