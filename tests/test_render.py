@@ -394,7 +394,8 @@ def test_a_known_long_line_goes_straight_to_the_cut(monkeypatch: Any) -> None:
 
     # A line of exactly the limit is the fast path's: encoded once.
     encoded.clear()
-    assert _render.render(event, len(json.dumps(event))) == json.dumps(event, separators=(",", ":"))
+    whole = json.dumps(event, separators=(",", ":"))
+    assert _render.render(event, len(whole)) == whole
     assert encoded == [event]
 
 
@@ -449,6 +450,7 @@ def test_a_long_repr_is_redacted_before_it_is_cut() -> None:
         "a" * 2040 + "***" + "b" * 5 + "…[truncated 5 chars]"
     )
     assert safe_repr(Repr("a" * 2031 + secret + "b" * 10)) == "a" * 2031 + "***" + "b" * 10
+    assert safe_repr(Repr("a" * 2045 + secret)) == "a" * 2045 + "***"  # 2,048 exactly
 
 
 def test_timestamps_from_a_given_time_and_from_the_clock(monkeypatch: Any) -> None:
