@@ -655,15 +655,25 @@ def test_clip_converts_unknown_objects_by_the_default_it_is_given() -> None:
     class Pair:
         pass
 
+    class Fields:
+        pass
+
     def default(obj: object) -> object:
         if isinstance(obj, Chain):
             return Chain(obj.left - 1) if obj.left else "end"
         if isinstance(obj, Pair):
             return [Repr("inner"), {"n": [1, 2]}]
+        if isinstance(obj, Fields):
+            return {"a": "x" * 200, "b": "y" * 200}
         return _default(obj)
 
     assert clip_with({"o": Repr("obj")}, 100, default) == {"o": "obj"}
     assert clip_with(Pair(), 100, default) == ["inner", {"n": [1, 2]}]
+    # What a default gives is cut as any value is: in fair shares.
+    assert clip_with(Fields(), 150, default) == {
+        "a": "x" * 41 + "…[truncated 159 chars]",
+        "b": "y" * 40 + "…[truncated 160 chars]",
+    }
     # Each conversion is a level deeper: 33 conversions end at the depth limit.
     assert clip_with(Chain(32), 100, default) == "end"
     assert clip_with(Chain(33), 100, default) == "<too deep>"
