@@ -534,6 +534,7 @@ def test_the_dict_path_writes_the_exact_line(
             log.error("m", exc_info=other)
             log.error("m", exc_info=(ValueError, other, None))
             log.error("m", exc_info=(None, None, None))  # names no exception: none written
+            log.error("m", exc_info=(ValueError, "not one", None))  # nor does this
             log.error("m", exc_info=(1, 2))  # not an exc_info tuple: the one being handled
             log.exception("m")
             log.exception("m", exc_info=other)
@@ -551,6 +552,7 @@ def test_the_dict_path_writes_the_exact_line(
         _line("ERROR", **SLOW, exception=mine),
         _line("ERROR", **SLOW, exception=theirs),
         _line("ERROR", **SLOW, exception=theirs),
+        _line("ERROR", **SLOW),
         _line("ERROR", **SLOW),
         _line("ERROR", **SLOW, exception=mine),
         _line("ERROR", **SLOW, exception=mine),
