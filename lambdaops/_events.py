@@ -31,7 +31,6 @@ from lambdaops._event_info import (
     header_id,
     new,
 )
-from lambdaops._event_sources import MARKER_KEYS, by_marker, from_list, with_request_context
 
 __all__ = [
     "BATCH_TRIGGERS",
@@ -63,6 +62,20 @@ def inspect_event(event: object) -> EventInfo:
         return DIRECT
 
 
+#: ``lambdaops._event_sources``, loaded by the first event none of the common shapes is:
+#: ``import lambdaops`` does not pay for the tables of sixty sources (~0.15 ms).
+_event_sources: Any = None
+
+
+def _sources() -> Any:
+    global _event_sources
+    if _event_sources is None:
+        from lambdaops import _event_sources as module
+
+        _event_sources = module
+    return _event_sources
+
+
 def _inspect(event: object) -> EventInfo:
     """Do the work of ``inspect_event``, most common shapes first.
 
@@ -71,7 +84,7 @@ def _inspect(event: object) -> EventInfo:
     """
     if not isinstance(event, dict):
         # AppSync batch resolvers send a list of resolver events.
-        return from_list(event) if type(event) is list and event else DIRECT
+        return _sources().from_list(event) if type(event) is list and event else DIRECT
     ctx = event.get("requestContext")
     if not isinstance(ctx, dict):
         records = event.get("Records")  # _others' first test, inlined for SQS's sake
@@ -86,7 +99,7 @@ def _inspect(event: object) -> EventInfo:
     version = event.get("version")
     if version == "2.0":
         if not isinstance(ctx.get("http"), dict):
-            return with_request_context(event, ctx) or _others(event)
+            return _sources().with_request_context(event, ctx) or _others(event)
         if "routeArn" in event:  # an HTTP API's Lambda authorizer (payload 2.0)
             trigger = _AUTHORIZER
         else:
@@ -100,7 +113,7 @@ def _inspect(event: object) -> EventInfo:
         # A REST API's REQUEST authorizer has the request's shape and its methodArn.
         trigger = _AUTHORIZER if "methodArn" in event else "api-gateway-rest"
     else:
-        return with_request_context(event, ctx) or _others(event)
+        return _sources().with_request_context(event, ctx) or _others(event)
     # The caller's header under its lower-case name (HTTP APIs always, REST APIs
     # usually): settled here without the general header search.
     headers = event.get("headers")
@@ -130,8 +143,9 @@ def _not_records(event: dict[Any, Any]) -> EventInfo:
     partitions = event.get("records")
     if isinstance(partitions, dict) and event.get("eventSource") in _KAFKA_SOURCES:
         return new(EventInfo, ("kafka", None, 1, _kafka_batch_size(partitions)))
-    if not MARKER_KEYS.isdisjoint(event):  # one C call spares a direct call by_marker's
-        info = by_marker(event)
+    sources = _event_sources or _sources()
+    if not sources.MARKER_KEYS.isdisjoint(event):  # one C call spares by_marker's call
+        info: EventInfo | None = sources.by_marker(event)
         if info is not None:
             return info
     cid = as_id(event.get("correlation_id")) or as_id(event.get("correlationId"))
