@@ -407,7 +407,7 @@ def test_when_even_the_cut_copy_is_too_long_the_identifying_fields_are_kept(
     monkeypatch.setattr(_render, "clip", lambda event, limit, default: event)  # cuts nothing
     event = {
         "timestamp": "2024-05-01T12:00:00.000Z",
-        "level": 20,  # not a str: left out
+        "level": "INFO",
         "request_id": "r" * 100,
         "service": "svc",
         "message": "m" * 300,
@@ -416,6 +416,7 @@ def test_when_even_the_cut_copy_is_too_long_the_identifying_fields_are_kept(
     assert render(event, 512) == json.dumps(
         {
             "timestamp": "2024-05-01T12:00:00.000Z",
+            "level": "INFO",
             "request_id": "r" * 64,
             "service": "svc",
             "message": "m" * 64 + "…[truncated 236 chars]",  # an eighth of the limit
@@ -428,6 +429,10 @@ def test_when_even_the_cut_copy_is_too_long_the_identifying_fields_are_kept(
         separators=(",", ":"),
     )  # 16 characters of the message's repr at least
     assert render({"message": "m" * 100, "x": "y" * 100}, 60) == '{"truncated":true}'
+    not_str = {"timestamp": 1, "level": 20, "request_id": 7, "service": ["s"]}  # left out
+    assert render({**not_str, "message": "m" * 100, "x": "y" * 100}, 100) == (
+        '{"message":"' + "m" * 16 + '\\u2026[truncated 84 chars]","truncated":true}'
+    )
     exactly = '{"message":"' + "m" * 16 + '\\u2026[truncated 2984 chars]","truncated":true}'
     assert len(exactly) == 75
     assert render({"message": "m" * 3000, "x": "y" * 3000}, 75) == exactly
