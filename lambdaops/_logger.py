@@ -179,6 +179,8 @@ class BoundLogger:
 def _as_message(message: object) -> str:
     from lambdaops._render import safe_repr
 
+    if isinstance(message, str):  # a str subclass (StrEnum, Markup): its text, as JSON has it
+        return str.__str__(message)
     if isinstance(message, BaseException):
         return str(message)
     return safe_repr(message)

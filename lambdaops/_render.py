@@ -191,9 +191,9 @@ def _render_slow(event: Mapping[str, Any], limit: int) -> str:
             if isinstance(value, str):
                 keep[key] = value[:64]
         message = event.get("message", "")
-        keep["message"] = _shorten(
-            message if isinstance(message, str) else safe_repr(message), max(limit // 8, 16)
-        )
+        text = message if isinstance(message, str) else safe_repr(message)
+        cap = max(limit // 8, 16)
+        keep["message"] = text if len(text) <= cap else _shorten(text, cap)
         keep["truncated"] = True
         line = _join(_encode_chunks(keep, 0))
         return line if len(line) <= limit else '{"truncated":true}'

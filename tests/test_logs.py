@@ -700,3 +700,19 @@ def test_finishing_writes_the_buffer_only_for_a_failed_invocation(
         "evicted": 0,
         "level": level,
     }
+
+
+def test_a_str_subclass_message_is_its_text_on_both_paths(lambdaops_capture: Capture) -> None:
+    """Bug found by mutation testing: the fast path wrote a StrEnum member as its repr."""
+    import enum
+
+    class Color(str, enum.Enum):
+        RED = "red"
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        log.info(Color.RED)  # the fast path
+        log.info(Color.RED, n=float("nan"))  # the dict path (NaN takes it)
+
+    handler({}, LambdaContext())
+    assert lambdaops_capture.messages()[:2] == ["red", "red"]

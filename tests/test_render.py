@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -916,3 +917,17 @@ def test_clip_at_the_fair_share_and_depth_bounds() -> None:
     assert clip([[_nest(32), 1, 2, 3]], 100) == [[_nest(31, "<too deep>"), 1, 2, 3]]
     # Too long before the NaN is reached: -1 (cut), not -2 (convert).
     assert measure([["x" * 16, math.nan]], 20) == -1
+
+
+def test_the_last_resort_keeps_a_short_message_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug found by mutation testing: the fallback wrote "short…[truncated -11 chars]".
+
+    The last resort runs when even the cut copy is too long; a cutter that cuts nothing
+    stands in for that rare case."""
+    from lambdaops import _render
+
+    monkeypatch.setattr(_render, "clip", lambda event, limit, default: dict(event))
+    event = {"message": "short", "level": "INFO", "blob": "x" * 5000}
+    assert json.loads(render(event, 60)) == {"level": "INFO", "message": "short", "truncated": True}
+    event["message"] = "m" * 30  # longer than the fallback's cap of max(60 // 8, 16)
+    assert json.loads(render(event, 100))["message"] == "m" * 16 + "…[truncated 14 chars]"
