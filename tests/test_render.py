@@ -430,6 +430,7 @@ def test_when_even_the_cut_copy_is_too_long_the_identifying_fields_are_kept(
         separators=(",", ":"),
     )  # 16 characters of the message's repr at least
     assert render({"message": "m" * 100, "x": "y" * 100}, 60) == '{"truncated":true}'
+    assert render({"x": "y" * 100}, 60) == '{"message":"","truncated":true}'  # none to keep
     not_str = {"timestamp": 1, "level": 20, "request_id": 7, "service": ["s"]}  # left out
     assert render({**not_str, "message": "m" * 100, "x": "y" * 100}, 100) == (
         '{"message":"' + "m" * 16 + '\\u2026[truncated 84 chars]","truncated":true}'
