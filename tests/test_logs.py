@@ -9,6 +9,7 @@ import pytest
 
 from lambdaops import DropEvent, instrument, log
 from lambdaops.testing import Capture, LambdaContext
+from tests.render_support import count_encodings
 
 CONTRACT = ("timestamp", "level", "message", "service", "request_id", "function_name", "cold_start")
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -308,17 +309,8 @@ def test_a_huge_field_is_encoded_whole_once_and_cut_to_the_line(
     """Proportional, counted: the logger's own encoding shows the fields too long, and the
     line is written from a copy cut to the limit, without encoding the value again. A
     string longer than any line (1 MiB) is not even copied into a line first."""
-    from lambdaops import _render
 
-    encoded: list[int] = []
-    chunks = _render._encode_chunks
-
-    def counting(obj: object, level: int) -> Any:
-        out = chunks(obj, level)
-        encoded.append(sum(map(len, out)))
-        return out
-
-    monkeypatch.setattr(_render, "_encode_chunks", counting)
+    encoded = count_encodings(monkeypatch)
     records = [{"id": i, "name": f"n{i:05d}"} for i in range(100_000)]
 
     @instrument(service="svc", max_line_bytes=4096)

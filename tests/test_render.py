@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lambdaops._clip import clip as clip_with
 from lambdaops._clip import measure
 from lambdaops._render import _default, exception_fields, iso_timestamp, render
+from tests.render_support import count_encodings
 
 LIMIT = 4096
 
@@ -140,15 +141,7 @@ def test_rendering_a_large_value_costs_what_the_line_holds(monkeypatch: Any) -> 
     its copy once (within the limit), and the copy reads only the items the line holds."""
     from lambdaops import _render
 
-    encoded: list[int] = []
-    chunks = _render._encode_chunks
-
-    def counting(obj: object, level: int) -> Any:
-        out = chunks(obj, level)
-        encoded.append(sum(map(len, out)))
-        return out
-
-    monkeypatch.setattr(_render, "_encode_chunks", counting)
+    encoded = count_encodings(monkeypatch)
     body = Counted({"id": i, "name": f"n{i:04d}"} for i in range(100_000))
     line = render({"message": "m", "body": body}, 1024)
     assert len(encoded) == 2 and encoded[0] > 2_300_000  # the fast path's one attempt

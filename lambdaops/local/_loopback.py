@@ -36,6 +36,17 @@ class LoopbackServer(ThreadingHTTPServer):
         self.server_name = str(host)
         self.server_port = int(port)
 
+    def serve_in_thread(self, name: str, poll_interval: float) -> threading.Thread:
+        """Serve on a daemon thread (started), so a stop never waits on a client."""
+        thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": poll_interval},
+            name=name,
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
     def close_connections(self) -> None:
         """Unblock handler threads waiting on keep-alive sockets."""
         with self.connections_lock:

@@ -112,13 +112,7 @@ class OTLPReceiver(TraceStore):
         server = _Server((self.host, self.port), self)
         self.port = server.server_port
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"lambdaops-otlp-receiver-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = server.serve_in_thread(f"lambdaops-otlp-receiver-{self.port}", 0.1)
         return self
 
     def stop(self) -> None:

@@ -91,13 +91,7 @@ class RuntimeAPI(Service):
             raise RuntimeError("a stopped RuntimeAPI cannot be restarted; make a new one")
         server = Server(self._bind, self)
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"lambdaops-runtime-api-{self.address}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = server.serve_in_thread(f"lambdaops-runtime-api-{self.address}", 0.05)
         return self
 
     def stop(self) -> None:
