@@ -289,7 +289,7 @@ for _ in range(3):
     os.environ["_X_AMZN_TRACE_ID"] = f"Root={root};Parent={secrets.token_hex(8)};Sampled=1"
     assert handler({}, LambdaContext()) == "ok"
 from lambdaops import _otel
-exporter = _otel._own._active_span_processor._span_processors[0].span_exporter
+exporter = _otel._own.exporter
 print(json.dumps({"failures": exporter.failures, "delay": exporter.delay}))
 """
 
@@ -370,3 +370,92 @@ def test_botocore_calls_are_spans_from_the_opentelemetry_instrumentor(
         ("S3", "ListBuckets"),
     ]
     assert all(s.parent and s.parent.span_id == top.get_span_context().span_id for s in calls)
+
+
+@pytest.mark.parametrize("library", ["requests", "httpx"])
+def test_http_calls_are_spans_from_the_opentelemetry_instrumentors(
+    library: str, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """trace_patch with otel on a configured (SDK) provider: requests and httpx calls traced
+    by their OpenTelemetry instrumentors, CLIENT spans under the handler's span."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    client = pytest.importorskip(library)
+    pytest.importorskip(f"opentelemetry.instrumentation.{library}")
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(201)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/stock"
+
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> int:
+        return int(client.get(url).status_code)
+
+    try:
+        sampled_header(monkeypatch)
+        assert handler({}, LambdaContext()) == 201
+    finally:
+        server.shutdown()
+        server.server_close()
+    finished = spans.get_finished_spans()
+    top = next(s for s in finished if s.name == "## handler")
+    (call,) = [s for s in finished if s.kind is SpanKind.CLIENT]
+    attributes = dict(call.attributes or {})
+    status = attributes.get("http.response.status_code", attributes.get("http.status_code"))
+    assert (call.name, status, call.instrumentation_scope.name) == (
+        "GET",
+        201,
+        f"opentelemetry.instrumentation.{library}",
+    )
+    assert call.parent is not None and call.parent.span_id == top.get_span_context().span_id
+
+
+def test_a_loaded_secret_is_masked_in_what_lambdaops_writes_to_a_configured_provider(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider somebody configured sends what it is given: the exception event, status
+    and metadata lambdaops writes on it are masked (the SDK's record_exception would write
+    ``str(error)`` and the stack as they are)."""
+    from lambdaops import _redact
+
+    secret = "hunter2-Pa55word"
+
+    @instrument(service="orders", trace_backend="otel")
+    def handler(event: Any, context: Any) -> None:
+        trace.annotate("user", f"alice:{secret}")
+        trace.metadata("login", {"password": secret})
+        raise PermissionError(f"login refused for {secret}")
+
+    sampled_header(monkeypatch)
+    _redact.register(secret)
+    try:
+        with pytest.raises(PermissionError, match=secret):  # the caller's exception: unchanged
+            handler({}, LambdaContext())
+    finally:
+        _redact.clear()
+    (span,) = spans.get_finished_spans()
+    (event,) = span.events
+    assert (event.name, event.attributes["exception.message"]) == (
+        "exception",
+        "login refused for ***",
+    )
+    assert "login refused for ***" in str(event.attributes["exception.stacktrace"])
+    assert span.status.description == "PermissionError: login refused for ***"
+    assert (span.attributes["user"], span.attributes["orders.login"]) == (
+        "alice:***",
+        '{"password":"***"}',
+    )
+    assert secret not in repr(
+        [dict(span.attributes or {}), [dict(e.attributes or {}) for e in span.events]]
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 
+from lambdaops import _redact
 from lambdaops._render import TRUNCATED, encode
 
 #: A metadata value longer than this, as JSON, is cut with a marker (as for X-Ray).
@@ -31,11 +34,27 @@ def annotation_key(key: object) -> str:
 
 
 def json_attribute(value: Any) -> str:
-    """``value`` as JSON text, cut at :data:`MAX_METADATA` characters with a marker."""
+    """``value`` as JSON text, cut at :data:`MAX_METADATA` characters with a marker, a
+    loaded secret masked (a configured provider's exporter sends what it is given)."""
     text = value if isinstance(value, str) else encode(value)
+    if _redact.armed:
+        text = _redact.redact(text)
     if len(text) <= MAX_METADATA:
         return text
     return text[:MAX_METADATA] + TRUNCATED.format(len(text) - MAX_METADATA)
+
+
+def exception_attributes(
+    error: BaseException, mask: Callable[[str], str] = str, escaped: bool = False
+) -> dict[str, str]:
+    """The ``exception`` event's attributes, as the semantic conventions name them."""
+    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return {
+        "exception.type": type(error).__qualname__,
+        "exception.message": mask(str(error)),
+        "exception.stacktrace": mask(stack),
+        "exception.escaped": str(escaped),
+    }
 
 
 class SpanHandle:
@@ -57,6 +76,8 @@ class SpanHandle:
 
     def put_annotation(self, key: str, value: str | int | float | bool) -> None:
         key = annotation_key(key)
+        if _redact.armed and isinstance(value, str):
+            value = _redact.redact(value)
         self.span.set_attribute(key, value)
         attributes = getattr(self.span, "attributes", None) or {}
         listed = tuple(attributes.get(ANNOTATIONS, ()))
@@ -67,11 +88,20 @@ class SpanHandle:
         self.span.set_attribute(f"{namespace}.{key}", json_attribute(value))
 
     def record_error(self, error: BaseException, meta_key: str | None = None) -> None:
-        """The exception as a span event, status ERROR; its text as metadata if asked."""
-        self.span.record_exception(error)
-        self.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:1024]))
+        """The exception as a span event, status ERROR; its text as metadata if asked.
+
+        With a secret loaded the event is written here, masked: the SDK's
+        ``record_exception`` would write ``str(error)`` and the stack as they are.
+        """
+        text = f"{type(error).__name__}: {error}"
+        if _redact.armed:
+            self.span.add_event("exception", exception_attributes(error, _redact.redact))
+            text = _redact.redact(text)
+        else:
+            self.span.record_exception(error)
+        self.span.set_status(Status(StatusCode.ERROR, text[:1024]))
         if meta_key is not None:
-            self.span.set_attribute(meta_key, json_attribute(f"{type(error).__name__}: {error}"))
+            self.span.set_attribute(meta_key, json_attribute(text))
 
     def fault(self, description: str) -> None:
         self.span.set_status(Status(StatusCode.ERROR, description))
