@@ -23,6 +23,8 @@ MODULES = [
     "aws_xray_sdk.core",
     "boto3",
     "aws_lambda_powertools",
+    "opentelemetry.trace",
+    "lambdaops._otel",
     "opentelemetry.sdk.trace",
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
 ]

@@ -465,7 +465,7 @@ _INSTRUMENTED_APP = """
 import json, os, secrets, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx, requests
+import boto3, httpx, moto, requests
 
 from lambdaops import instrument
 from lambdaops.local import OTLPReceiver
@@ -482,15 +482,18 @@ server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 url = f"http://127.0.0.1:{server.server_address[1]}/stock"
 receiver = OTLPReceiver().start()
-os.environ.update(LAMBDA_TASK_ROOT="/var/task", **receiver.env())
+os.environ.update(LAMBDA_TASK_ROOT="/var/task", AWS_ACCESS_KEY_ID="testing",
+                  AWS_SECRET_ACCESS_KEY="testing", **receiver.env())
 
 @instrument(service="orders", trace_backend="otel")
 def handler(event, context):
-    return [requests.get(url).text, httpx.get(url).text]
+    with moto.mock_aws():
+        buckets = boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"]
+    return [requests.get(url).text, httpx.get(url).text, buckets]
 
 root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
 os.environ["_X_AMZN_TRACE_ID"] = f"Root={root};Parent={secrets.token_hex(8)};Sampled=1"
-assert handler({}, LambdaContext()) == ["ok", "ok"]
+assert handler({}, LambdaContext()) == ["ok", "ok", []]
 spans = [
     (ss.scope.name, s)
     for r in receiver.received for rs in r.request.resource_spans
@@ -506,17 +509,61 @@ print(json.dumps(sorted(
 """
 
 
-def test_requests_and_httpx_calls_are_spans_on_lambdaops_own_provider() -> None:
-    """trace_patch with otel and no provider configured: the requests and httpx
+def test_botocore_requests_and_httpx_calls_are_spans_on_lambdaops_own_provider() -> None:
+    """trace_patch with otel and no provider configured: the botocore, requests and httpx
     instrumentors trace through lambdaops' provider, under the handler's span, and the
     spans reach the OTLP receiver. In a child process: the global provider is set once."""
     pytest.importorskip("opentelemetry.instrumentation.requests")
     pytest.importorskip("opentelemetry.instrumentation.httpx")
+    pytest.importorskip("opentelemetry.instrumentation.botocore")
+    pytest.importorskip("moto")
     out = subprocess.run(
         [sys.executable, "-c", _INSTRUMENTED_APP], capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout.splitlines()[-1]) == [
         ["lambdaops", "## handler", 2, None, None],
+        ["opentelemetry.instrumentation.botocore", "S3.ListBuckets", 3, "## handler", 200],
         ["opentelemetry.instrumentation.httpx", "GET", 3, "## handler", 200],
         ["opentelemetry.instrumentation.requests", "GET", 3, "## handler", 200],
     ]
+
+
+def test_one_export_is_bounded_in_all_by_the_timeout() -> None:
+    """A collector that accepts and never answers, and one that answers a byte at a time:
+    each costs the timeout once in all (not per read), with no second try."""
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    accepted: list[socket.socket] = []
+
+    def trickle() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            if len(accepted) == 2:  # the second connection: a byte every 50 ms, forever
+                try:
+                    for byte in OK * 100:
+                        conn.sendall(bytes([byte]))
+                        time.sleep(0.05)
+                except OSError:
+                    pass
+
+    threading.Thread(target=trickle, daemon=True).start()
+    target = f"http://127.0.0.1:{listener.getsockname()[1]}/v1/traces"
+    try:
+        for _ in range(2):
+            exporter = _otlp.Exporter(target, 0.4)
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):
+                exporter.export(b"spans")
+            assert 0.35 < time.monotonic() - started < 0.9
+        assert len(accepted) == 2  # one connection each: a timeout is not retried
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()

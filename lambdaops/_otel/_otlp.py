@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -232,8 +233,8 @@ class Exporter:
         self._sock: socket.socket | None = None
         self._reader: Any = None
 
-    def _connect(self) -> None:
-        sock = socket.create_connection(self._address, timeout=self.timeout_s)
+    def _connect(self, deadline: float) -> None:
+        sock = socket.create_connection(self._address, timeout=_left(deadline))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._https:
             import ssl  # only for an https endpoint: ~4 ms to import
@@ -242,6 +243,8 @@ class Exporter:
         self._sock, self._reader = sock, sock.makefile("rb")
 
     def export(self, body: bytes) -> bool:
+        """One request, bounded by ``timeout_s`` in all (connect, send, the whole answer)."""
+        deadline = time.monotonic() + self.timeout_s
         if self.gzip:
             import gzip  # only when asked for
 
@@ -251,13 +254,15 @@ class Exporter:
         while True:
             try:
                 if self._sock is None:
-                    self._connect()
-                assert self._sock is not None
-                self._sock.sendall(request)
-                status, keep = _response(self._reader)
-            except (OSError, ValueError):
+                    self._connect(deadline)
+                sock = self._sock
+                assert sock is not None
+                sock.settimeout(_left(deadline))
+                sock.sendall(request)
+                status, keep = _response(self._reader, sock, deadline)
+            except (OSError, ValueError) as exc:
                 self.shutdown()
-                if not reused:
+                if not reused or isinstance(exc, TimeoutError):
                     raise
                 reused = False  # a kept-alive connection the collector had closed: once more
                 continue
@@ -272,20 +277,36 @@ class Exporter:
             sock.close()
 
 
-def _response(reader: Any) -> tuple[int, bool]:
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the OTLP endpoint did not answer in time")
+    return left
+
+
+def _response(reader: Any, sock: socket.socket, deadline: float) -> tuple[int, bool]:
     """Read one HTTP/1.1 response: its status, and whether the connection stays open."""
+
+    def line() -> bytes:
+        sock.settimeout(_left(deadline))
+        return bytes(reader.readline(65537))
+
+    def read(size: int = -1) -> None:
+        sock.settimeout(_left(deadline))
+        reader.read(size)
+
     while True:
-        status_line = reader.readline(65537)
+        status_line = line()
         version, _, rest = status_line.partition(b" ")
         if not version.startswith(b"HTTP/1."):
             raise ValueError(f"not an HTTP/1.x response: {status_line[:80]!r}")
         status = int(rest[:3])
         length, chunked, keep = -1, False, version == b"HTTP/1.1"
         while True:
-            line = reader.readline(65537)
-            if line in (b"\r\n", b"\n", b""):
+            header = line()
+            if header in (b"\r\n", b"\n", b""):
                 break
-            name, _, value = line.partition(b":")
+            name, _, value = header.partition(b":")
             name, value = name.strip().lower(), value.strip().lower()
             if name == b"content-length":
                 length = int(value)
@@ -296,13 +317,13 @@ def _response(reader: Any) -> tuple[int, bool]:
         if 100 <= status < 200:
             continue  # an interim response (100 Continue): the final one follows
         if chunked:
-            while size := int(reader.readline(65537).split(b";")[0], 16):
-                reader.read(size + 2)  # the chunk and its CRLF
-            while reader.readline(65537) not in (b"\r\n", b"\n", b""):
+            while size := int(line().split(b";")[0], 16):
+                read(size + 2)  # the chunk and its CRLF
+            while line() not in (b"\r\n", b"\n", b""):
                 pass  # trailers
         elif length >= 0:
-            reader.read(length)
+            read(length)
         elif status not in (204, 304):
-            reader.read()  # no length: the body runs to the end of the connection
+            read()  # no length: the body runs to the end of the connection
             keep = False
         return status, keep
