@@ -143,6 +143,10 @@ def test_every_attribute_type_round_trips(provider: LiteProvider, capture: Captu
     }
 
 
+class CardDeclined(Exception):
+    pass
+
+
 def _sdk_request(span: LiteSpan, resource: dict[str, Any]) -> ExportTraceServiceRequest:
     """The same span through the SDK's own OTLP encoder."""
     from opentelemetry.exporter.otlp.proto.common._internal.trace_encoder import encode_spans
@@ -184,8 +188,8 @@ def test_the_request_is_what_the_sdks_encoder_writes(kind: SpanKind) -> None:
         links=[Link(linked, {"why": "batch"})],
     )
     try:
-        raise ValueError("card declined")
-    except ValueError as exc:
+        raise CardDeclined("card declined")
+    except CardDeclined as exc:  # a class outside builtins: its type is module-qualified
         child.record_exception(exc, {"extra": 2})
     child.set_status(Status(StatusCode.ERROR, "ValueError: card declined"))
     child.end()
@@ -393,7 +397,7 @@ def url(server: _Collector) -> str:
 def test_the_exporter_keeps_one_connection_across_answers(collector: _Collector) -> None:
     collector.replies += [OK, CHUNKED, CONTINUE_THEN_OK, UNAVAILABLE, OK]
     exporter = _otlp.Exporter(url(collector), 2.0)
-    assert [exporter.export(b"body %d" % n) for n in range(5)] == [True, True, True, False, True]
+    assert [exporter.export(b"body %d" % n) for n in range(5)] == [200, 200, 200, 503, 200]
     assert collector.connections == 1
     line, headers, body = collector.requests[0]
     assert (line, headers["content-type"], body) == (
@@ -407,10 +411,10 @@ def test_the_exporter_keeps_one_connection_across_answers(collector: _Collector)
 def test_a_closed_connection_is_opened_again(collector: _Collector) -> None:
     collector.replies += [CLOSING, OK, OK]
     exporter = _otlp.Exporter(url(collector), 2.0)
-    assert exporter.export(b"1")
+    assert exporter.export(b"1") == 200
     collector.close_after_each = True  # from now on it closes without saying so
-    assert exporter.export(b"2")  # told to close after the first: a new connection
-    assert exporter.export(b"3")  # the kept one is closed: the reuse fails, one more try
+    assert exporter.export(b"2") == 200  # told to close after the first: a new connection
+    assert exporter.export(b"3") == 200  # the kept one is closed: the reuse fails, once more
     assert [r[2] for r in collector.requests] == [b"1", b"2", b"3"]
     assert collector.connections == 3
 
@@ -421,7 +425,7 @@ def test_headers_and_gzip_from_the_opentelemetry_variables(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%20b,x-team=orders,broken")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip")
     collector.replies.append(OK)
-    assert _otlp.Exporter(url(collector), 2.0).export(b"spans")
+    assert _otlp.Exporter(url(collector), 2.0).export(b"spans") == 200
     _, headers, body = collector.requests[0]
     assert (headers["api-key"], headers["x-team"], headers["content-encoding"]) == (
         "a b",
@@ -454,8 +458,8 @@ def test_a_refusing_collector_is_backed_off_and_said_once(
     assert (len(collector.requests), backing.failures, backing.delay) == (1, 1, 60.0)
     (line,) = [line for line in capsys.readouterr().err.splitlines() if "trace.otel" in line]
     assert json.loads(line)["error"] == (
-        f"ConnectionError: OTLP export to {_otlp.endpoint()} failed; spans are dropped for"
-        " 30 s at a time until it answers"
+        f"ConnectionError: OTLP export to {_otlp.endpoint()} failed (HTTP 503); spans are"
+        " dropped for 30 s at a time until it answers"
     )
 
 
@@ -567,3 +571,184 @@ def test_one_export_is_bounded_in_all_by_the_timeout() -> None:
         listener.close()
         for conn in accepted:
             conn.close()
+
+
+# -- what a review found (each failed before its fix) ------------------------------------
+
+
+def test_cached_encodings_never_stand_for_another_value(
+    provider: LiteProvider, capture: Capture
+) -> None:
+    """Equal is not the same: (True,), (1,) and (1.0,) or 0.0 and -0.0 each go as
+    themselves; long or numerous values do not grow the cache past its bound."""
+    tracer = provider.get_tracer("t")
+    values = [(True,), (1,), (1.0,), 0.0, -0.0, float("nan"), 1, True]
+    for value in values:
+        span = tracer.start_span("s", context=remote_parent())
+        span.set_attribute("v", value)
+        span.end()
+    for n in range(3000):
+        span = tracer.start_span("s", context=remote_parent())
+        span.set_attribute("ids", tuple(f"{n}-{i}" for i in range(100)))
+        span.end()
+    provider.force_flush()
+    decoded = [value_of(s.attributes[0].value) for s in capture.spans()[: len(values)]]
+    expected = ["(True,)", "(1,)", "(1.0,)", "0.0", "-0.0", "nan", "1", "True"]
+    assert [repr(v) for v in decoded] == expected
+    assert len(_otlp._pairs) <= _otlp._MAX_PAIRS
+    assert not any(key == "ids" for key, _, _ in _otlp._pairs)
+
+
+def test_a_lone_surrogate_costs_one_character_not_the_request(
+    provider: LiteProvider, capture: Capture
+) -> None:
+    bad = json.loads('"id \\ud800 end"')  # valid JSON, not valid UTF-8
+    span = provider.get_tracer("t").start_span(bad, context=remote_parent())
+    span.set_attribute("id", bad)
+    span.record_exception(ValueError(bad))
+    span.end()
+    assert provider.force_flush() is True
+    (decoded,) = capture.spans()  # opentelemetry-proto refuses bad UTF-8: this decodes
+    assert (decoded.name, attributes_of(decoded)["id"]) == ("id ? end", "id ? end")
+    assert attributes_of(decoded.events[0])["exception.message"] == "id ? end"
+
+
+def test_unchecked_input_is_cleaned_not_a_lost_batch(
+    provider: LiteProvider, capture: Capture
+) -> None:
+    tracer = provider.get_tracer("t")
+    span = tracer.start_span(123, context=remote_parent())  # type: ignore[arg-type]
+    span.add_event("e", {1: "x", "ok": 1, "bad": object()})  # type: ignore[dict-item]
+    span.record_exception(ValueError("v"), {2: "x"})  # type: ignore[dict-item]
+    linked = SpanContext(TRACE_ID, PARENT_ID, True, TraceFlags(1))
+    span.add_link(linked, {"a": object(), "b": "kept"})
+    span.add_link(None)  # type: ignore[arg-type]
+    span.add_link(otel_trace.INVALID_SPAN_CONTEXT)  # no attributes, no state: not kept
+    span.add_link(otel_trace.INVALID_SPAN_CONTEXT, {"why": "kept: it says something"})
+    span.end()
+    assert provider.force_flush() is True
+    (decoded,) = capture.spans()
+    assert decoded.name == "123"
+    assert [(e.name, attributes_of(e).get("ok")) for e in decoded.events] == [
+        ("e", 1),
+        ("exception", None),
+    ]
+    assert "2" not in attributes_of(decoded.events[1])
+    assert [attributes_of(link) for link in decoded.links] == [
+        {"b": "kept"},
+        {"why": "kept: it says something"},
+    ]
+
+
+def test_with_start_span_records_the_exception_as_the_sdk_does(
+    provider: LiteProvider, capture: Capture
+) -> None:
+    tracer = provider.get_tracer("t")
+    with pytest.raises(ValueError), tracer.start_span("told", context=remote_parent()):
+        raise ValueError("boom")
+    quiet = tracer.start_span(
+        "quiet", context=remote_parent(), record_exception=False, set_status_on_exception=False
+    )
+    with pytest.raises(ValueError), quiet:
+        raise ValueError("boom")
+    provider.force_flush()
+    told, silent = capture.spans()
+    assert (told.status.code, told.status.message, [e.name for e in told.events]) == (
+        2,
+        "ValueError: boom",
+        ["exception"],
+    )
+    assert attributes_of(told.events[0])["exception.escaped"] == "True"
+    assert (silent.status.code, list(silent.events)) == (0, [])
+
+
+def test_numbers_and_bytes_that_spell_a_secret_are_masked(
+    provider: LiteProvider, capture: Capture
+) -> None:
+    span = provider.get_tracer("t").start_span("s", context=remote_parent())
+    _redact.register_secret('{"pin": 48213977, "key": "s3cr3t-value"}')
+    try:
+        span.set_attributes({"pin": 48213977, "key": b"s3cr3t-value", "other": 7, "raw": b"ok"})
+        span.end()
+        provider.force_flush()
+    finally:
+        _redact.clear()
+    assert b"s3cr3t-value" not in capture.bodies[0]
+    (decoded,) = capture.spans()
+    assert attributes_of(decoded) == {"pin": "***", "key": "***", "other": 7, "raw": b"ok"}
+
+
+def test_a_refusal_is_said_with_its_status_and_not_backed_off(
+    collector: _Collector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    collector.replies += [b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", OK]
+    backing = _provider.BackingOff(_otlp.Exporter(url(collector), 2.0))
+    assert (backing.export(b"1"), backing.export(b"2")) == (False, True)
+    assert (len(collector.requests), backing.failures) == (2, 0)
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "trace.otel" in line]
+    assert json.loads(line)["error"] == (
+        f"ConnectionError: OTLP export to {_otlp.endpoint()} refused: HTTP 400"
+    )
+
+
+def test_a_kept_connection_that_stops_answering_is_not_sent_twice() -> None:
+    """The collector may have the request: after a timeout it is not sent again."""
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    received: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        reader = conn.makefile("rb")
+        while True:
+            headers: dict[str, str] = {}
+            if not reader.readline():
+                return
+            while (header := reader.readline()) not in (b"\r\n", b""):
+                name, _, value = header.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            received.append(reader.read(int(headers["content-length"])))
+            if len(received) == 1:
+                conn.sendall(OK)  # the first answered; the second never
+
+    threading.Thread(target=serve, daemon=True).start()
+    exporter = _otlp.Exporter(f"http://127.0.0.1:{listener.getsockname()[1]}/v1/traces", 0.3)
+    try:
+        assert exporter.export(b"A") == 200
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            exporter.export(b"B")
+        assert time.monotonic() - started < 0.6
+        assert received == [b"A", b"B"]
+    finally:
+        listener.close()
+
+
+def test_concurrent_flushes_send_whole_requests(collector: _Collector) -> None:
+    collector.replies += [OK] * 40
+    exporter = _provider.BackingOff(_otlp.Exporter(url(collector), 5.0))
+    provider = LiteProvider({"service.name": "orders"}, exporter)
+    tracer = provider.get_tracer("t")
+    big = "x" * 300_000
+
+    def work() -> None:
+        for _ in range(20):
+            span = tracer.start_span("s", context=remote_parent())
+            span.set_attribute("payload", big)
+            span.end()
+            provider.force_flush()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    requests = [ExportTraceServiceRequest.FromString(body) for _, _, body in collector.requests]
+    spans = [
+        s for r in requests for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans
+    ]
+    assert len(spans) == 40 and exporter.failures == 0
+    assert all(attributes_of(s)["payload"] == big for s in spans)

@@ -73,6 +73,19 @@ def _value(value: Any) -> Any:
     return None
 
 
+def _clean(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Event and link attributes, checked as a span's are (a copy: the caller's mapping
+    may change after)."""
+    if not attributes:
+        return {}
+    kept = {}
+    for key, value in attributes.items():
+        value = _value(value)
+        if value is not None and isinstance(key, str) and key:
+            kept[key] = value
+    return kept
+
+
 class LiteSpan(Span):
     """A recording span: what the OTLP encoder reads, nothing else."""
 
@@ -80,6 +93,8 @@ class LiteSpan(Span):
         "attributes",
         "context",
         "dropped",
+        "dropped_events",
+        "dropped_links",
         "end_time",
         "events",
         "kind",
@@ -87,9 +102,11 @@ class LiteSpan(Span):
         "name",
         "parent",
         "provider",
+        "record_exception_on_exit",
         "scope",
         "start_time",
         "status",
+        "status_on_exit",
     )
 
     def __init__(
@@ -112,9 +129,11 @@ class LiteSpan(Span):
         self.events: list[Event] = []
         self.links: list[Link] = []
         self.status: Status | None = None
-        self.dropped = 0
+        self.dropped = self.dropped_events = self.dropped_links = 0
         self.start_time = start_time or _time_ns()
         self.end_time: int | None = None
+        self.record_exception_on_exit = True
+        self.status_on_exit = True
 
     def get_span_context(self) -> SpanContext:
         return self.context
@@ -142,14 +161,24 @@ class LiteSpan(Span):
     def add_event(
         self, name: str, attributes: Mapping[str, Any] | None = None, timestamp: int | None = None
     ) -> None:
-        if self.end_time is not None or len(self.events) >= MAX_EVENTS:
+        if self.end_time is not None:
             return
-        kept = {k: v for k, v in (attributes or {}).items() if _value(v) is not None}
-        self.events.append(Event(str(name), kept, timestamp or _time_ns()))
+        if len(self.events) >= MAX_EVENTS:
+            self.dropped_events += 1
+            return
+        self.events.append(Event(str(name), _clean(attributes), timestamp or _time_ns()))
 
     def add_link(self, context: SpanContext, attributes: Mapping[str, Any] | None = None) -> None:
-        if self.end_time is None and context.is_valid and len(self.links) < MAX_LINKS:
-            self.links.append(Link(context, dict(attributes or {})))
+        """As the specification says: a link to an invalid context is kept only if it
+        carries attributes or a trace state."""
+        if self.end_time is not None or not isinstance(context, SpanContext):
+            return
+        if not (context.is_valid or attributes or context.trace_state):
+            return
+        if len(self.links) >= MAX_LINKS:
+            self.dropped_links += 1
+            return
+        self.links.append(Link(context, _clean(attributes)))
 
     def update_name(self, name: str) -> None:
         if self.end_time is None:
@@ -181,6 +210,16 @@ class LiteSpan(Span):
         event = {**exception_attributes(exception, escaped=escaped), **(attributes or {})}
         self.add_event("exception", event, timestamp)
 
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        """``with tracer.start_span(...)``: an exception recorded and the status set as the
+        SDK does (``start_as_current_span`` goes through ``use_span``, which does the same)."""
+        if isinstance(exc_val, Exception) and self.is_recording():
+            if self.record_exception_on_exit:
+                self.record_exception(exc_val, escaped=True)
+            if self.status_on_exit:
+                self.set_status(Status(StatusCode.ERROR, f"{exc_type.__name__}: {exc_val}"))
+        self.end()
+
     def end(self, end_time: int | None = None) -> None:
         if self.end_time is None:
             self.end_time = end_time or _time_ns()
@@ -211,10 +250,14 @@ class LiteTracer(Tracer):
             return NonRecordingSpan(parent) if parent.is_valid else INVALID_SPAN
         span_id = _getrandbits(64) or 1
         own = SpanContext(parent.trace_id, span_id, False, _SAMPLED, parent.trace_state)
-        span = LiteSpan(self.provider, self.scope, name, own, parent, kind, start_time)
+        span = LiteSpan(self.provider, self.scope, str(name), own, parent, kind, start_time)
+        span.record_exception_on_exit = record_exception
+        span.status_on_exit = set_status_on_exception
         if attributes:
             if len(attributes) <= MAX_ATTRIBUTES and all(
-                type(k) is str and (type(v) in _PLAIN or (type(v) is tuple and _value(v) is v))
+                type(k) is str
+                and k
+                and (type(v) in _PLAIN or (type(v) is tuple and _value(v) is v))
                 for k, v in attributes.items()
             ):  # the usual case, in one pass
                 span.attributes = dict(attributes)
@@ -256,6 +299,7 @@ class LiteProvider(TracerProvider):
         self.exporter = exporter
         self._pending: list[LiteSpan] = []
         self._lock = threading.Lock()
+        self._export_lock = threading.Lock()
         self._tracers: dict[tuple[str, str], LiteTracer] = {}
         self.dropped = 0
         self._resource: bytes | None = None
@@ -290,9 +334,13 @@ class LiteProvider(TracerProvider):
             return False
         if self._resource is None or _redact.armed:  # masked afresh once a secret is loaded
             self._resource = _otlp.resource(self.resource)
-        return bool(self.exporter.export(_otlp.encode(self._resource, batch)))
+        body = _otlp.encode(self._resource, batch)
+        with self._export_lock:  # one request at a time on the one connection
+            return bool(self.exporter.export(body))
 
     def shutdown(self) -> None:
-        self.force_flush()
-        if self.exporter is not None:
-            self.exporter.shutdown()
+        try:
+            self.force_flush()
+        finally:
+            if self.exporter is not None:
+                self.exporter.shutdown()

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lambdaops import _redact
+from lambdaops._report import internal_error
 
 if TYPE_CHECKING:
     from lambdaops._otel._lite import LiteSpan
@@ -54,7 +55,11 @@ def _field(number: int, payload: bytes) -> bytes:
 def _text(number: int, text: str) -> bytes:
     if _redact.armed:
         text = _redact.redact(text)
-    return _field(number, text.encode("utf-8", "surrogatepass"))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (e.g. from json.loads): protobuf wants UTF-8
+        data = text.encode("utf-8", "replace")
+    return _field(number, data)
 
 
 def _fixed64(number: int, value: int) -> bytes:
@@ -67,6 +72,8 @@ def _any_value(value: Any) -> bytes:
         return _text(1, value)
     if isinstance(value, bool):
         return b"\x10\x01" if value else b"\x10\x00"
+    if _redact.armed and isinstance(value, (int, float, bytes)) and _secret(value):
+        return _text(1, _redact.MASK)
     if isinstance(value, int):
         if -_INT64 <= value < _INT64:
             return b"\x18" + _varint(value & _U64)
@@ -80,22 +87,37 @@ def _any_value(value: Any) -> bytes:
     return _field(5, b"".join(_field(1, _any_value(item)) for item in value))
 
 
+def _secret(value: int | float | bytes) -> bool:
+    """Whether a number or bytes value spells a loaded secret (a PIN as an int, a key as
+    bytes): strings are masked where they are written, these are compared whole."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else repr(value)
+    return _redact.redact(text) != text
+
+
 #: Encoded ``KeyValue``s of short attributes: most repeat every invocation (the trigger,
-#: the region, the service, the annotation list). Bounded; bypassed while secrets are
-#: masked, since a value cached before a secret was loaded would skip the mask.
+#: the region, the service, the annotation list). Only values whose equality is their
+#: encoding's (not floats: 0.0 == -0.0; not tuples of mixed types: (1,) == (True,)), at
+#: most 2,048 of them; bypassed while secrets are masked, since a value cached before a
+#: secret was loaded would skip the mask.
 _pairs: dict[tuple[str, type, Any], bytes] = {}
 _MAX_PAIRS = 2048
 
 
+def _cacheable(value: Any) -> bool:
+    kind = type(value)
+    if kind is str:
+        return len(value) <= 64
+    if kind is tuple:
+        return len(value) <= 8 and all(type(item) is str and len(item) <= 64 for item in value)
+    return kind is bool or kind is int
+
+
 def _pair(key: str, value: Any) -> bytes:
     """A ``KeyValue`` (key 1, value 2), its length first: a field's body."""
-    cacheable = not _redact.armed and (type(value) is not str or len(value) <= 64)
+    cacheable = not _redact.armed and _cacheable(value)
     if cacheable:
         cache_key = (key, type(value), value)
-        try:
-            hit = _pairs.get(cache_key)
-        except TypeError:  # an unhashable value (a list): encoded each time
-            hit, cacheable = None, False
+        hit = _pairs.get(cache_key)
         if hit is not None:
             return hit
     pair = _text(1, key) + _field(2, _any_value(value))
@@ -139,6 +161,10 @@ def _span(span: LiteSpan) -> bytes:
     ]
     if span.dropped:
         parts.append(_SMALL[10 << 3] + _varint(span.dropped))
+    if span.dropped_events:
+        parts.append(_SMALL[12 << 3] + _varint(span.dropped_events))
+    if span.dropped_links:
+        parts.append(_SMALL[14 << 3] + _varint(span.dropped_links))
     for event in span.events:
         body = _fixed64(1, event.timestamp) + _text(2, event.name)
         parts.append(_field(11, body + _attributes(3, event.attributes)))
@@ -171,11 +197,16 @@ def encode(resource: bytes, spans: Iterable[LiteSpan]) -> bytes:
     per tracer."""
     scopes: dict[tuple[str, str], list[bytes]] = {}
     for span in spans:
-        scopes.setdefault(span.scope, []).append(_field(2, _span(span)))
+        try:
+            encoded = _field(2, _span(span))
+        except Exception as exc:  # one span lambdaops cannot encode costs that span alone
+            internal_error("trace.otel.encode", exc)
+            continue
+        scopes.setdefault(span.scope, []).append(encoded)
     body = [resource]
-    for (name, version), encoded in scopes.items():
+    for (name, version), spans_of_scope in scopes.items():
         scope = _text(1, name) + (_text(2, version) if version else b"")
-        body.append(_field(2, _field(1, scope) + b"".join(encoded)))
+        body.append(_field(2, _field(1, scope) + b"".join(spans_of_scope)))
     return _field(1, b"".join(body))
 
 
@@ -206,9 +237,13 @@ def headers() -> dict[str, str]:
     return out
 
 
+class _ClosedUnanswered(ConnectionError):
+    """The connection ended before any byte of an answer: the request can be sent again."""
+
+
 class Exporter:
     """POSTs encoded requests to one endpoint over HTTP/1.1, keeping the connection; raises
-    on a connection error, returns whether the collector took the request (any 2xx).
+    on a connection error or timeout, returns the answer's HTTP status.
 
     A few lines of HTTP rather than ``http.client``, which imports the ``email`` package
     (~8 ms of cold start) and takes ~25 µs more a request (its header parser).
@@ -228,8 +263,13 @@ class Exporter:
         lines = [f"POST {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/x-protobuf"]
         if self.gzip:
             lines.append("Content-Encoding: gzip")
-        lines += [f"{key}: {value}" for key, value in headers().items()]
-        self._head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+        lines += [
+            f"{key}: {value}"
+            for key, value in headers().items()
+            if not any(c in key + value for c in "\r\n")  # no header smuggled in a value
+        ]
+        self._head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode()
+        self._cafile = _setting("CERTIFICATE") or None
         self._sock: socket.socket | None = None
         self._reader: Any = None
 
@@ -239,11 +279,13 @@ class Exporter:
         if self._https:
             import ssl  # only for an https endpoint: ~4 ms to import
 
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._address[0])
+            context = ssl.create_default_context(cafile=self._cafile)
+            sock = context.wrap_socket(sock, server_hostname=self._address[0])
         self._sock, self._reader = sock, sock.makefile("rb")
 
-    def export(self, body: bytes) -> bool:
-        """One request, bounded by ``timeout_s`` in all (connect, send, the whole answer)."""
+    def export(self, body: bytes) -> int:
+        """One request, bounded by ``timeout_s`` in all (connect, send, the whole answer);
+        sent a second time only if a kept connection closed before answering."""
         deadline = time.monotonic() + self.timeout_s
         if self.gzip:
             import gzip  # only when asked for
@@ -262,13 +304,14 @@ class Exporter:
                 status, keep = _response(self._reader, sock, deadline)
             except (OSError, ValueError) as exc:
                 self.shutdown()
-                if not reused or isinstance(exc, TimeoutError):
-                    raise
-                reused = False  # a kept-alive connection the collector had closed: once more
-                continue
+                stale = isinstance(exc, (_ClosedUnanswered, ConnectionResetError, BrokenPipeError))
+                if reused and stale:
+                    reused = False  # the collector had closed the kept connection: once more
+                    continue
+                raise
             if not keep:
                 self.shutdown()
-            return 200 <= status < 300
+            return status
 
     def shutdown(self) -> None:
         sock, self._sock = self._sock, None
@@ -295,8 +338,12 @@ def _response(reader: Any, sock: socket.socket, deadline: float) -> tuple[int, b
         sock.settimeout(_left(deadline))
         reader.read(size)
 
+    first = True
     while True:
         status_line = line()
+        if first and not status_line:
+            raise _ClosedUnanswered("the connection closed before an answer")
+        first = False
         version, _, rest = status_line.partition(b" ")
         if not version.startswith(b"HTTP/1."):
             raise ValueError(f"not an HTTP/1.x response: {status_line[:80]!r}")

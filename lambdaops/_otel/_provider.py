@@ -47,25 +47,38 @@ class BackingOff:
         return time.monotonic() >= self.until
 
     def export(self, body: bytes) -> bool:
+        """Send ``body`` unless backing off. A 2xx is success; another 4xx (the collector is
+        there, it refused this request) is said once and not backed off; a connection error,
+        a timeout, 408, 429 or 5xx start the back-off."""
         if not self.ready():
             return False
         error: BaseException | None = None
+        status = 0
         try:
-            sent = bool(self.inner.export(body))
+            status = int(self.inner.export(body))
         except Exception as exc:  # the connection's errors are contained here
-            sent, error = False, exc
-        with self._lock:
-            if sent:
+            error = exc
+        if 200 <= status < 300:
+            with self._lock:
                 self.delay, self.until = BACKOFF_S, 0.0
-                return True
+            return True
+        if 400 <= status < 500 and status not in (408, 429):
+            internal_error(
+                "trace.otel.export",
+                ConnectionError(f"OTLP export to {_otlp.endpoint()} refused: HTTP {status}"),
+            )
+            return False
+        with self._lock:
             self.failures += 1
             self.until = time.monotonic() + self.delay
             if self.failures == 1:
-                reason = f": {type(error).__name__}: {error}" if error is not None else ""
+                reason = (
+                    f"{type(error).__name__}: {error}" if error is not None else f"HTTP {status}"
+                )
                 internal_error(
                     "trace.otel.export",
                     ConnectionError(
-                        f"OTLP export to {_otlp.endpoint()} failed{reason}; spans are dropped"
+                        f"OTLP export to {_otlp.endpoint()} failed ({reason}); spans are dropped"
                         f" for {self.delay:.0f} s at a time until it answers"
                     ),
                 )

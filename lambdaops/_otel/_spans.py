@@ -49,8 +49,9 @@ def exception_attributes(
 ) -> dict[str, str]:
     """The ``exception`` event's attributes, as the semantic conventions name them."""
     stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    module, name = type(error).__module__, type(error).__qualname__
     return {
-        "exception.type": type(error).__qualname__,
+        "exception.type": f"{module}.{name}" if module and module != "builtins" else name,
         "exception.message": mask(str(error)),
         "exception.stacktrace": mask(stack),
         "exception.escaped": str(escaped),
