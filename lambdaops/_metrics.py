@@ -151,8 +151,8 @@ class Metrics:
             if store.dimensions is not store.properties:
                 _clash(store, "metric", name)
             # Once per metric and invocation, against this handler's own defaults.
-            for default, _ in scope.config.default_dimensions:
-                if default == name and name != "service":
+            for default, _ in scope.config.default_dimensions:  # ("service": reserved)
+                if default == name:
                     raise MetricError(f"metric {name!r}: a default dimension has that name")
             metric = store.metrics.setdefault(name, Metric(unit, resolution))
         if metric.unit != unit or metric.resolution != resolution:

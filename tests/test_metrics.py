@@ -267,3 +267,105 @@ def test_a_lone_metric_written_alone_matches_the_general_document(
     ids = ids.replace('"request_id"', '"t":"a","request_id"') if ids else '"t":"a",'
     assert stamp.sub("T", fast) == f'"_aws":{{T,{directive},{ids}"Gizmos":{value!r}'
     assert json.loads("{" + fast + "}")["Gizmos"] == value
+
+
+def _warnings(cap: Capture) -> list[tuple[str, Any]]:
+    return [(r["message"], r.get("metric")) for r in cap.records if r.get("level") == "WARNING"]
+
+
+def test_each_dropped_value_is_one_warning_per_metric_naming_it(
+    lambdaops_capture: Capture,
+) -> None:
+    """The exact warnings: one per metric name (two bad metrics, two lines), the metric in
+    its own field, a long bad value cut to 80 characters of its repr."""
+    long_text = "x" * 100
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("Ratio", float("nan"))
+        metrics.add("Ratio", float("inf"))  # the same metric: no second line
+        metrics.add("Label", long_text)
+        metrics.add("Flag", True)
+        metrics.add("Exact", "y" * 78)  # its repr is 80 characters: not cut
+        metrics.dimension("blank", "  ")
+        metrics.dimension("wide", "w" * 1025)
+        metrics.dimension("fits", "f" * 1024)
+        metrics.add("Good", 2)
+
+    handler({}, LambdaContext())
+    assert _warnings(lambdaops_capture) == [
+        ("metric 'Ratio': value nan is not finite; dropped", "Ratio"),
+        (f"metric 'Label': value {repr(long_text)[:80]}… is not a number; dropped", "Label"),
+        ("metric 'Flag': value True is not a number; dropped", "Flag"),
+        (f"metric 'Exact': value {'y' * 78!r} is not a number; dropped", "Exact"),
+        ("dimension 'blank': empty value; dropped", "blank"),
+        ("dimension 'wide': value longer than 1024 characters; shortened", "wide"),
+    ]
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    assert (doc["Good"], doc["wide"], doc["fits"]) == (2, "w" * 1024, "f" * 1024)
+
+
+def test_the_dimension_past_the_limit_is_named_in_its_warning(
+    lambdaops_capture: Capture,
+) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        for i in range(30):
+            metrics.dimension(f"d{i}", "x")
+        metrics.add("M", 1)
+
+    handler({}, LambdaContext())
+    # service + d0..d28 make 30: d29 is the one dropped
+    assert _warnings(lambdaops_capture) == [
+        ("dimension 'd29': a dimension set holds at most 30 dimensions; dropped", "d29")
+    ]
+
+
+@pytest.mark.parametrize("resolution", [1, 60])
+def test_both_resolutions_are_taken(lambdaops_capture: Capture, resolution: int) -> None:
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("Fast", 1, resolution=resolution)
+
+    handler({}, LambdaContext())
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    (metric,) = [m for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"] if m["Name"] == "Fast"]
+    expected = {"Name": "Fast", "Unit": "Count"}
+    if resolution == 1:
+        expected["StorageResolution"] = 1
+    assert metric == expected
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: metrics.property("", "v"),
+            "property name must be a non-empty string, got ''",
+        ),
+        (
+            lambda: metrics.property("p" * 256, "v"),
+            f"property name '{'p' * 40}'… is longer than 255 characters",
+        ),
+        (
+            lambda: metrics.add("m" * 256, 1),
+            f"metric name '{'m' * 40}'… is longer than 255 characters",
+        ),
+    ],
+)
+def test_names_are_refused_with_their_kind(call: Any, message: str) -> None:
+    with pytest.raises(MetricError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_a_lone_metric_with_a_property_is_written_whole(lambdaops_capture: Capture) -> None:
+    @instrument(outcome=False)
+    def handler(event: Any, context: Any) -> None:
+        metrics.property("tenant", "acme")
+        metrics.add("Orders", 3)
+
+    handler({}, LambdaContext())
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    assert (doc["Orders"], doc["tenant"]) == (3, "acme")
+    validate(doc)
