@@ -105,7 +105,6 @@ class _ProcessEnv:
     def __init__(self) -> None:
         env = os.environ
         self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "")
         try:
             self.memory_limit_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"))
         except ValueError:
