@@ -137,11 +137,14 @@ class Metrics:
         store = scope.metrics
         if store is None:
             store = scope.metrics = MetricSet()
-        if (type(value) is not int and type(value) is not float) and (
-            isinstance(value, bool) or not isinstance(value, (int, float))
-        ):
-            _warn(store, name, f"metric {name!r}: value {_short(value)} is not a number; dropped")
-            return
+        if type(value) is not int and type(value) is not float:  # the rare case, off the fast path
+            number = _plain_number(value)
+            if number is None:
+                _warn(
+                    store, name, f"metric {name!r}: value {_short(value)} is not a number; dropped"
+                )
+                return
+            value = number
         if value - value != 0:  # NaN or infinite
             _warn(store, name, f"metric {name!r}: value {_short(value)} is not finite; dropped")
             return
@@ -233,6 +236,29 @@ class Metrics:
     def flush_scope(scope: Scope) -> None:
         for doc in take_documents(scope):
             _output.write("{" + doc + "}")
+
+
+def _plain_number(value: object) -> float | None:
+    """An ``int``/``float`` subclass (an ``IntEnum``, whose repr is not JSON) or a
+    ``Decimal`` (what boto3 reads from DynamoDB) as a plain int or float; None for what is
+    not a real number (``bool`` included: ``True`` is a flag, not a count)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    import numbers  # only for values that are neither int nor float
+
+    # Real: Fraction; a Number that is not Complex: Decimal. A complex number is neither.
+    if isinstance(value, numbers.Real) or (
+        isinstance(value, numbers.Number) and not isinstance(value, numbers.Complex)
+    ):
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return None
 
 
 def _short(value: object) -> str:

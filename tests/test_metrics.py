@@ -369,3 +369,33 @@ def test_a_lone_metric_with_a_property_is_written_whole(lambdaops_capture: Captu
     (doc,) = emf_docs(lambdaops_capture.lines)
     assert (doc["Orders"], doc["tenant"]) == (3, "acme")
     validate(doc)
+
+
+def test_int_and_float_subclasses_and_decimals_are_numbers(lambdaops_capture: Capture) -> None:
+    """An IntEnum, a float subclass, a Decimal (what boto3 reads from DynamoDB) or a
+    Fraction is a number, written as plain JSON (an IntEnum's repr is not); bool and
+    complex are not."""
+    import decimal
+    import enum
+    import fractions
+
+    class Priority(enum.IntEnum):
+        HIGH = 3
+
+    class Money(float):
+        pass
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("Priority", Priority.HIGH)
+        metrics.add("Amount", Money(2.5))
+        metrics.add("Total", decimal.Decimal("19.99"))
+        metrics.add("Share", fractions.Fraction(1, 4))
+        metrics.add("Complex", 1j)
+
+    handler({}, LambdaContext())
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    assert [doc[k] for k in ("Priority", "Amount", "Total", "Share")] == [3, 2.5, 19.99, 0.25]
+    assert _warnings(lambdaops_capture) == [
+        ("metric 'Complex': value 1j is not a number; dropped", "Complex")
+    ]
