@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -101,13 +102,15 @@ class Profile:
 class State:
     """One sampled invocation's handler span."""
 
-    __slots__ = ("handle", "profile", "thread", "token")
+    __slots__ = ("deadline_ms", "handle", "profile", "thread", "token")
 
-    def __init__(self, profile: Profile, handle: SpanHandle, token: Any) -> None:
+    def __init__(self, profile: Profile, handle: SpanHandle, token: Any, deadline_ms: int) -> None:
         self.profile = profile
         self.handle = handle
         self.token = token
         self.thread = threading.get_ident()
+        #: Lambda's deadline (epoch ms; 0 unknown): the flush must not carry the invocation past it.
+        self.deadline_ms = deadline_ms
 
 
 def setup() -> None:
@@ -211,7 +214,7 @@ def begin(profile: Profile, header: str, cold_start: bool) -> State | None:
     handle = SpanHandle(span, profile.span_name)
     token = otel_context.attach(otel_trace.set_span_in_context(span, parent))
     _capture.current = profile.settings
-    return State(profile, handle, token)
+    return State(profile, handle, token, getattr(inv, "deadline_ms", 0) or 0)
 
 
 def end(state: State, result: Any, error: BaseException | None, outcome: str | None = None) -> None:
@@ -230,10 +233,27 @@ def end(state: State, result: Any, error: BaseException | None, outcome: str | N
         if state.thread == threading.get_ident():  # the watchdog's thread attached nothing
             _detach(state.token)
         if _own is not None:
+            budget_s = flush_budget_s(state.deadline_ms)
             try:
-                _own.force_flush(int(_provider.EXPORT_TIMEOUT_S * 1000))
+                if budget_s > 0:
+                    _own.force_flush(int(budget_s * 1000))
             except Exception as exc:
                 internal_error("trace.otel.flush", exc)
+
+
+#: Below this, no export is tried: the spans are dropped, the invocation's end is not delayed.
+MIN_FLUSH_S = 0.01
+
+
+def flush_budget_s(deadline_ms: int) -> float:
+    """How long the end-of-invocation export may wait: the export timeout, or half of what
+    is left before Lambda's deadline (the metrics and the outcome record come after the
+    trace, and a collector that hangs must not turn a success into a timeout, nor cost the
+    watchdog's timeout record); 0 when that is under :data:`MIN_FLUSH_S`."""
+    budget = _provider.EXPORT_TIMEOUT_S
+    if deadline_ms:
+        budget = min(budget, (deadline_ms - time.time() * 1000) / 2000)
+    return budget if budget >= MIN_FLUSH_S else 0.0
 
 
 def current_subsegment() -> SpanHandle | None:

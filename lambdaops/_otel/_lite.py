@@ -295,7 +295,7 @@ class LiteProvider(TracerProvider):
 
     def __init__(self, resource: Mapping[str, Any], exporter: Any) -> None:
         self.resource = dict(resource)
-        #: ``export(body: bytes) -> bool`` and ``shutdown()``; None drops every span.
+        #: ``ready()``, ``export(body, timeout_s) -> bool``, ``shutdown()``; None drops spans.
         self.exporter = exporter
         self._pending: list[LiteSpan] = []
         self._lock = threading.Lock()
@@ -336,7 +336,7 @@ class LiteProvider(TracerProvider):
             self._resource = _otlp.resource(self.resource)
         body = _otlp.encode(self._resource, batch)
         with self._export_lock:  # one request at a time on the one connection
-            return bool(self.exporter.export(body))
+            return bool(self.exporter.export(body, timeout_millis / 1000))
 
     def shutdown(self) -> None:
         try:

@@ -283,10 +283,10 @@ class Exporter:
             sock = context.wrap_socket(sock, server_hostname=self._address[0])
         self._sock, self._reader = sock, sock.makefile("rb")
 
-    def export(self, body: bytes) -> int:
-        """One request, bounded by ``timeout_s`` in all (connect, send, the whole answer);
-        sent a second time only if a kept connection closed before answering."""
-        deadline = time.monotonic() + self.timeout_s
+    def export(self, body: bytes, timeout_s: float | None = None) -> int:
+        """One request, bounded by ``timeout_s`` (else the exporter's) in all (connect, send,
+        the whole answer); sent a second time only if a kept connection closed unanswered."""
+        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
         if self.gzip:
             import gzip  # only when asked for
 

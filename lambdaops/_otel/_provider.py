@@ -46,7 +46,7 @@ class BackingOff:
     def ready(self) -> bool:
         return time.monotonic() >= self.until
 
-    def export(self, body: bytes) -> bool:
+    def export(self, body: bytes, timeout_s: float | None = None) -> bool:
         """Send ``body`` unless backing off. A 2xx is success; another 4xx (the collector is
         there, it refused this request) is said once and not backed off; a connection error,
         a timeout, 408, 429 or 5xx start the back-off."""
@@ -55,7 +55,7 @@ class BackingOff:
         error: BaseException | None = None
         status = 0
         try:
-            status = int(self.inner.export(body))
+            status = int(self.inner.export(body, timeout_s))
         except Exception as exc:  # the connection's errors are contained here
             error = exc
         if 200 <= status < 300:
