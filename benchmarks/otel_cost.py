@@ -141,7 +141,7 @@ class _Encoded:
     def ready(self) -> bool:
         return True
 
-    def export(self, body: bytes) -> bool:
+    def export(self, body: bytes, timeout_s: float | None = None) -> bool:
         return True
 
     def shutdown(self) -> None:

@@ -19,7 +19,7 @@ from lambdaops._trace import trace
 if TYPE_CHECKING:
     from lambdaops._params import ParameterError, params
 
-__version__ = "0.1.0"
+from lambdaops._version import __version__
 
 
 def __getattr__(name: str) -> object:

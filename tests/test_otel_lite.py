@@ -47,7 +47,7 @@ class Capture:
     def ready(self) -> bool:
         return True
 
-    def export(self, body: bytes) -> bool:
+    def export(self, body: bytes, timeout_s: float | None = None) -> bool:
         self.bodies.append(body)
         return True
 

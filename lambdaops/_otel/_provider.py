@@ -18,10 +18,10 @@ from typing import Any
 
 from opentelemetry import trace as otel_trace
 
-from lambdaops import __version__
 from lambdaops._otel import _otlp
 from lambdaops._otel._lite import LiteProvider
 from lambdaops._report import internal_error
+from lambdaops._version import __version__
 
 #: One export (and the flush at the end of an invocation) waits at most this long.
 EXPORT_TIMEOUT_S = 2.0

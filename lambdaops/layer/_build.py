@@ -122,7 +122,7 @@ def _lambdaops_files() -> Iterator[tuple[str, bytes, int]]:
 
 
 def _version() -> str:
-    text = (PACKAGE / "__init__.py").read_text(encoding="utf-8")
+    text = (PACKAGE / "_version.py").read_text(encoding="utf-8")
     match = re.search(r"^__version__\s*=\s*[\"']([^\"']+)[\"']", text, re.MULTILINE)
     return match.group(1) if match else "0"
 
