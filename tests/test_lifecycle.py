@@ -73,9 +73,11 @@ def test_a_nested_keyword_call_passes_through(lambdaops_capture: Capture) -> Non
 def test_a_thread_calling_with_keywords_joins_the_invocation_in_flight(
     lambdaops_capture: Capture,
 ) -> None:
-    """Another thread calls the handler for the invocation in flight, passing the context
-    by keyword: it runs under that invocation (its lines carry the request id)."""
+    """A worker thread started before the invocation (a pool from import time) calls the
+    handler for the invocation in flight, passing the context by keyword: it runs under
+    that invocation (its lines carry the request id) and adds no record."""
     context = LambdaContext()
+    go, done = threading.Event(), threading.Event()
     results: list[str] = []
 
     @instrument
@@ -83,14 +85,19 @@ def test_a_thread_calling_with_keywords_joins_the_invocation_in_flight(
         if event.get("from_thread"):
             log.info("from the thread")
             return "joined"
-        worker = threading.Thread(
-            target=lambda: results.append(handler(event={"from_thread": True}, context=context))
-        )
-        worker.start()
-        worker.join()
+        go.set()
+        assert done.wait(5)
         return "outer"
 
+    def worker() -> None:
+        go.wait(5)
+        results.append(handler(event={"from_thread": True}, context=context))
+        done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()  # outside any invocation: it inherits none
     assert handler({}, context) == "outer"
+    thread.join()
     assert results == ["joined"]
     (line,) = lambdaops_capture.logs
     assert (line["message"], line["request_id"]) == ("from the thread", context.aws_request_id)
@@ -165,3 +172,27 @@ def test_a_signal_that_fails_to_start_is_named_once_and_the_handler_runs(
         ("broken.start", "RuntimeError: cannot start")
     ]
     assert [r["outcome"] for r in lambdaops_capture.outcomes] == ["success", "success"]
+
+
+def test_without_a_context_the_function_comes_from_lambdas_environment(
+    lambdaops_capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call with no Lambda context (a warm-up at import, a test): the function's name and
+    memory are read from the variables Lambda sets."""
+    from lambdaops._lifecycle import reset_cold_start
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "orders-fn")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+    reset_cold_start()
+
+    @instrument(service="orders")
+    def handler(event: Any, context: Any) -> str:
+        return "ok"
+
+    assert handler({}, None) == "ok"
+    (record,) = lambdaops_capture.outcomes
+    assert (record["function_name"], record["memory_limit_mb"], record["request_id"]) == (
+        "orders-fn",
+        256,
+        "",
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -287,6 +288,7 @@ def test_each_dropped_value_is_one_warning_per_metric_naming_it(
         metrics.add("Label", long_text)
         metrics.add("Flag", True)
         metrics.add("Exact", "y" * 78)  # its repr is 80 characters: not cut
+        metrics.add("Over", "z" * 79)  # 81: cut
         metrics.dimension("blank", "  ")
         metrics.dimension("wide", "w" * 1025)
         metrics.dimension("fits", "f" * 1024)
@@ -298,6 +300,7 @@ def test_each_dropped_value_is_one_warning_per_metric_naming_it(
         (f"metric 'Label': value {repr(long_text)[:80]}… is not a number; dropped", "Label"),
         ("metric 'Flag': value True is not a number; dropped", "Flag"),
         (f"metric 'Exact': value {'y' * 78!r} is not a number; dropped", "Exact"),
+        (f"metric 'Over': value {repr('z' * 79)[:80]}… is not a number; dropped", "Over"),
         ("dimension 'blank': empty value; dropped", "blank"),
         ("dimension 'wide': value longer than 1024 characters; shortened", "wide"),
     ]
@@ -323,14 +326,16 @@ def test_the_dimension_past_the_limit_is_named_in_its_warning(
 
 @pytest.mark.parametrize("resolution", [1, 60])
 def test_both_resolutions_are_taken(lambdaops_capture: Capture, resolution: int) -> None:
+    name = f"Fast{uuid.uuid4().hex[:8]}"  # a name never checked before: not in the cache
+
     @instrument
     def handler(event: Any, context: Any) -> None:
-        metrics.add("Fast", 1, resolution=resolution)
+        metrics.add(name, 1, resolution=resolution)
 
     handler({}, LambdaContext())
     (doc,) = emf_docs(lambdaops_capture.lines)
-    (metric,) = [m for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"] if m["Name"] == "Fast"]
-    expected = {"Name": "Fast", "Unit": "Count"}
+    (metric,) = [m for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"] if m["Name"] == name]
+    expected = {"Name": name, "Unit": "Count"}
     if resolution == 1:
         expected["StorageResolution"] = 1
     assert metric == expected
@@ -360,15 +365,34 @@ def test_names_are_refused_with_their_kind(call: Any, message: str) -> None:
 
 
 def test_a_lone_metric_with_a_property_is_written_whole(lambdaops_capture: Capture) -> None:
+    """Warm invocations with one metric take a shortcut: not when a property, a dimension or
+    a second metric rides along (each would be lost)."""
+
     @instrument(outcome=False)
     def handler(event: Any, context: Any) -> None:
-        metrics.property("tenant", "acme")
+        if event.get("property"):
+            metrics.property("tenant", "acme")
+        if event.get("dimension"):
+            metrics.dimension("stage", "prod")
         metrics.add("Orders", 3)
+        if event.get("second"):
+            metrics.add("Items", 5)
 
-    handler({}, LambdaContext())
-    (doc,) = emf_docs(lambdaops_capture.lines)
-    assert (doc["Orders"], doc["tenant"]) == (3, "acme")
-    validate(doc)
+    events = [{}, {}, {"property": 1}, {"dimension": 1}, {"second": 1}]  # the first is cold
+    for event in events:
+        handler(event, LambdaContext())
+    docs = emf_docs(lambdaops_capture.lines)
+    assert [
+        {k: doc.get(k) for k in ("Orders", "Items", "tenant", "stage", "ColdStart")} for doc in docs
+    ] == [
+        {"Orders": 3, "Items": None, "tenant": None, "stage": None, "ColdStart": 1},
+        {"Orders": 3, "Items": None, "tenant": None, "stage": None, "ColdStart": None},
+        {"Orders": 3, "Items": None, "tenant": "acme", "stage": None, "ColdStart": None},
+        {"Orders": 3, "Items": None, "tenant": None, "stage": "prod", "ColdStart": None},
+        {"Orders": 3, "Items": 5, "tenant": None, "stage": None, "ColdStart": None},
+    ]
+    for doc in docs:
+        validate(doc)
 
 
 def test_int_and_float_subclasses_and_decimals_are_numbers(lambdaops_capture: Capture) -> None:
