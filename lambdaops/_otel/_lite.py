@@ -67,9 +67,17 @@ def _value(value: Any) -> Any:
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, (list, tuple)):
-        kinds = {type(item) for item in value if item is not None}
-        if len(kinds) <= 1 and all(issubclass(kind, _SCALARS) for kind in kinds):
-            return tuple(value)
+        kind = None
+        for item in value:  # a loop, not a set of types: most sequences hold 1-3 strings
+            if item is None:
+                continue
+            if kind is None:
+                kind = type(item)
+                if not issubclass(kind, _SCALARS):
+                    return None
+            elif type(item) is not kind:
+                return None
+        return value if type(value) is tuple else tuple(value)
     return None
 
 
@@ -254,15 +262,16 @@ class LiteTracer(Tracer):
         span.record_exception_on_exit = record_exception
         span.status_on_exit = set_status_on_exception
         if attributes:
-            if len(attributes) <= MAX_ATTRIBUTES and all(
-                type(k) is str
-                and k
-                and (type(v) in _PLAIN or (type(v) is tuple and _value(v) is v))
-                for k, v in attributes.items()
-            ):  # the usual case, in one pass
-                span.attributes = dict(attributes)
-            else:
+            if len(attributes) > MAX_ATTRIBUTES:
                 span.set_attributes(attributes)
+            else:  # the usual case: every pair as it may be sent, copied in one go
+                for k, v in attributes.items():
+                    if type(k) is str and k and (type(v) in _PLAIN or _value(v) is v is not None):
+                        continue  # (_value gives back the very tuple it accepts)
+                    span.set_attributes(attributes)
+                    break
+                else:
+                    span.attributes = dict(attributes)
         for link in links or ():
             span.add_link(link.context, link.attributes)
         return span

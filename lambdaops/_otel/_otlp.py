@@ -18,6 +18,8 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.trace import SpanKind
+
 from lambdaops import _redact
 from lambdaops._report import internal_error
 
@@ -114,51 +116,79 @@ def _cacheable(value: Any) -> bool:
 
 def _pair(key: str, value: Any) -> bytes:
     """A ``KeyValue`` (key 1, value 2), its length first: a field's body."""
-    cacheable = not _redact.armed and _cacheable(value)
-    if cacheable:
-        cache_key = (key, type(value), value)
-        hit = _pairs.get(cache_key)
-        if hit is not None:
-            return hit
     pair = _text(1, key) + _field(2, _any_value(value))
     size = len(pair)
     encoded = (_SMALL[size] if size < 0x80 else _varint(size)) + pair
-    if cacheable and len(_pairs) < _MAX_PAIRS:
-        _pairs[cache_key] = encoded
+    if not _redact.armed and _cacheable(value):
+        if len(_pairs) >= _MAX_PAIRS:  # values that did not repeat make room for those that do
+            _pairs.clear()
+        _pairs[(key, type(value), value)] = encoded
     return encoded
 
 
 def _attributes(number: int, attributes: Mapping[str, Any]) -> bytes:
     """Repeated ``KeyValue`` as field ``number``."""
+    if not attributes:
+        return b""
     tag = _SMALL[number << 3 | 2]
-    return b"".join([tag + _pair(key, value) for key, value in attributes.items()])
+    if _redact.armed:
+        return tag + tag.join([_pair(key, value) for key, value in attributes.items()])
+    # Looked up first, checked only when stored: what is never stored (a float, a mixed
+    # tuple) is never found, so an equal value of another encoding cannot answer for it.
+    get = _pairs.get
+    parts = []
+    for key, value in attributes.items():
+        hit = get((key, type(value), value))
+        parts.append(_pair(key, value) if hit is None else hit)
+    return tag + tag.join(parts)
 
 
 #: Start and end times: fields 7 and 8, fixed64 each, in one pack.
 _TIMES = struct.Struct("<BQBQ")
 
 
+#: ``kind`` (field 6) for each API kind: the API's INTERNAL is 0, OTLP's 1.
+_KINDS = {kind: bytes((6 << 3, kind.value + 1)) for kind in SpanKind}
+#: ``flags`` (field 16, fixed32) for a local and a remote parent.
+_LOCAL_FLAGS = _FLAGS_TAG + struct.pack("<I", _HAS_IS_REMOTE)
+_REMOTE_FLAGS = _FLAGS_TAG + struct.pack("<I", _HAS_IS_REMOTE | _IS_REMOTE)
+#: Encoded span names (field 5): few, and the same every invocation.
+_names: dict[str, bytes] = {}
+
+
+def _name(name: str) -> bytes:
+    if _redact.armed:
+        return _text(5, name)
+    encoded = _names.get(name)
+    if encoded is None:
+        encoded = _text(5, name)
+        if len(_names) < 1024:
+            _names[name] = encoded
+    return encoded
+
+
 def _span(span: LiteSpan) -> bytes:
-    ctx = span.context
+    ctx, parent = span.context, span.parent
     # trace_id (field 1, 16 bytes) and span_id (field 2, 8 bytes): tag and length fixed
-    parts = [
-        b"\x0a\x10" + ctx.trace_id.to_bytes(16, "big"),
-        b"\x12\x08" + ctx.span_id.to_bytes(8, "big"),
-    ]
+    head = (
+        b"\x0a\x10"
+        + ctx.trace_id.to_bytes(16, "big")
+        + b"\x12\x08"
+        + ctx.span_id.to_bytes(8, "big")
+    )
+    parts = [head]
     if ctx.trace_state:
         parts.append(_text(3, ctx.trace_state.to_header()))
-    flags = _HAS_IS_REMOTE
-    if span.parent is not None:
-        parts.append(b"\x22\x08" + span.parent.span_id.to_bytes(8, "big"))
-        if span.parent.is_remote:
-            flags |= _IS_REMOTE
+    flags = _LOCAL_FLAGS
+    if parent is not None:
+        parts.append(b"\x22\x08" + parent.span_id.to_bytes(8, "big"))
+        if parent.is_remote:
+            flags = _REMOTE_FLAGS
     start = span.start_time
-    parts += [
-        _text(5, span.name),
-        _SMALL[6 << 3] + _SMALL[span.kind.value + 1],  # the API's INTERNAL is 0, OTLP's 1
-        _TIMES.pack(7 << 3 | 1, start, 8 << 3 | 1, span.end_time or start),
-        _attributes(9, span.attributes),
-    ]
+    parts.append(_name(span.name))
+    parts.append(_KINDS[span.kind])
+    parts.append(_TIMES.pack(7 << 3 | 1, start, 8 << 3 | 1, span.end_time or start))
+    parts.append(_attributes(9, span.attributes))
     if span.dropped:
         parts.append(_SMALL[10 << 3] + _varint(span.dropped))
     if span.dropped_events:
@@ -183,13 +213,27 @@ def _span(span: LiteSpan) -> bytes:
     else:
         body = _text(2, status.description) if status.description else b""
         parts.append(_field(15, body + _SMALL[3 << 3] + _SMALL[status.status_code.value]))
-    parts.append(_FLAGS_TAG + struct.pack("<I", flags))
+    parts.append(flags)
     return b"".join(parts)
 
 
 def resource(attributes: Mapping[str, Any]) -> bytes:
     """The ``resource`` field of a ``ResourceSpans``: the same for every request."""
     return _field(1, _attributes(1, attributes))
+
+
+#: Encoded ``InstrumentationScope`` fields (field 1 of a ``ScopeSpans``), per tracer.
+_scopes: dict[tuple[str, str], bytes] = {}
+
+
+def _scope(scope: tuple[str, str]) -> bytes:
+    encoded = None if _redact.armed else _scopes.get(scope)
+    if encoded is None:
+        name, version = scope
+        encoded = _field(1, _text(1, name) + (_text(2, version) if version else b""))
+        if not _redact.armed and len(_scopes) < 1024:
+            _scopes[scope] = encoded
+    return encoded
 
 
 def encode(resource: bytes, spans: Iterable[LiteSpan]) -> bytes:
@@ -202,11 +246,12 @@ def encode(resource: bytes, spans: Iterable[LiteSpan]) -> bytes:
         except Exception as exc:  # one span lambdaops cannot encode costs that span alone
             internal_error("trace.otel.encode", exc)
             continue
-        scopes.setdefault(span.scope, []).append(encoded)
+        group = scopes.get(span.scope)
+        if group is None:
+            group = scopes[span.scope] = [_scope(span.scope)]
+        group.append(encoded)
     body = [resource]
-    for (name, version), spans_of_scope in scopes.items():
-        scope = _text(1, name) + (_text(2, version) if version else b"")
-        body.append(_field(2, _field(1, scope) + b"".join(spans_of_scope)))
+    body += [_field(2, b"".join(group)) for group in scopes.values()]
     return _field(1, b"".join(body))
 
 
