@@ -1,11 +1,12 @@
 """OTLP/HTTP for lambdaops' own tracer provider: spans encoded as protobuf by hand, posted
-with ``http.client`` on a kept-alive connection.
+on a kept-alive HTTP/1.1 connection.
 
-Why not the SDK's exporter: importing it costs ~56 ms (requests, protobuf) and a
-request through it ~0.8 ms; the encoding here is ~200 lines of the OTLP trace protocol
-(opentelemetry-proto's ``trace.proto``, ``common.proto``, ``resource.proto``), checked
-by decoding with opentelemetry-proto in the tests. Strings are masked here when a
-secret is loaded, as the X-Ray emitter masks its documents.
+Why not the SDK's exporter: importing it costs ~52 ms (requests, protobuf; README's
+dependency table) and a request through it ~0.8 ms; the encoding here is the part of the
+OTLP trace protocol lambdaops writes (opentelemetry-proto's ``trace.proto``,
+``common.proto``, ``resource.proto``), checked against the SDK's own encoder in the
+tests. Strings are masked here when a secret is loaded, as the X-Ray emitter masks its
+documents.
 """
 
 from __future__ import annotations
@@ -98,9 +99,9 @@ def _secret(value: int | float | bytes) -> bool:
 
 #: Encoded ``KeyValue``s of short attributes: most repeat every invocation (the trigger,
 #: the region, the service, the annotation list). Only values whose equality is their
-#: encoding's (not floats: 0.0 == -0.0; not tuples of mixed types: (1,) == (True,)), at
-#: most 2,048 of them; bypassed while secrets are masked, since a value cached before a
-#: secret was loaded would skip the mask.
+#: encoding's (short strings, bools, ints, tuples of short strings; not floats: 0.0 ==
+#: -0.0; not other tuples: (1,) == (True,)); emptied when 2,048 are held; bypassed while
+#: secrets are masked, since a value cached before a secret was loaded would skip the mask.
 _pairs: dict[tuple[str, type, Any], bytes] = {}
 _MAX_PAIRS = 2048
 
