@@ -167,3 +167,45 @@ def test_binary_and_numeric_secrets(
     logged = {r["message"]: r for r in records if "message" in r}
     assert logged["blob"]["blob"] == "***"
     assert (logged["pin"]["pin"], logged["pin"]["account"]) == ("***", "***")
+
+
+@pytest.mark.parametrize("path", ["url", "json_field"])
+def test_spans_sent_over_otlp_carry_no_spelling(
+    make_env: Any,
+    moto_server: MotoServer,
+    fault_proxy: FaultProxy,
+    function_env: dict[str, str],
+    path: str,
+) -> None:
+    """Issue 17's backend, issue 15's rule: with trace_backend=otel and lambdaops' own
+    provider, every OTLP request the receiver took (decoded by opentelemetry-proto) holds
+    the handler's exception and metadata masked, and no spelling of the password."""
+    from lambdaops.local._otlp_receiver import OTLPReceiver
+
+    pw = _SHAPE + secrets.token_hex(8)
+    moto_server.seed({"parameters": {"/e2e/pw": {"value": pw, "type": "SecureString"}}})
+    root = f"1-{secrets.token_hex(4)}-{secrets.token_hex(12)}"
+    with OTLPReceiver() as receiver:
+        function = make_env(
+            "secrets_app.leak",
+            env={**function_env, **receiver.env(), "LAMBDAOPS_TRACE_BACKEND": "otel"},
+        )
+        result = function.invoke(
+            {"parameter": "/e2e/pw", "path": path},
+            trace_header=f"Root={root};Parent={secrets.token_hex(8)};Sampled=1",
+        )
+        requests = [received.request for received in receiver.received]
+    assert result.status == "error"
+    spans = [
+        s for r in requests for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans
+    ]
+    (handler,) = [s for s in spans if s.name == "## leak"]
+    (event,) = handler.events
+    message = next(
+        kv.value.string_value for kv in event.attributes if kv.key == "exception.message"
+    )
+    assert message == result.error["errorMessage"] and "***" in message
+    sent = "\n".join(str(r) for r in requests) + "".join(
+        r.SerializeToString().decode("utf-8", "replace") for r in requests
+    )
+    assert_no_spelling(sent, pw)
