@@ -376,7 +376,7 @@ class _Handler(socketserver.StreamRequestHandler):
 @pytest.fixture
 def collector() -> Iterator[_Collector]:
     server = _Collector([])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
