@@ -235,11 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     if counts["refused"] or not counts["spans"]:
         raise SystemExit(f"the receiver did not take the spans: {counts}")
     from lambdaops import _otel
-    from lambdaops._otel import _otlp, _provider
+    from lambdaops._otel import _http, _provider
 
     exporter = _otel._own.exporter
     with instant_collector() as url:
-        _otel._own.exporter = _provider.BackingOff(_otlp.Exporter(url, 2.0))
+        _otel._own.exporter = _provider.BackingOff(_http.Exporter(url, 2.0))
         rows["sampled, otel (OTLP/HTTP to a stand-in answering at once, flushed)"] = per_invocation(
             handlers("otel"), 1, rounds, number // 4
         )

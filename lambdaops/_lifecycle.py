@@ -55,7 +55,7 @@ class Signal(Protocol):
 Phase = tuple[tuple[str, Callable[[Invocation], None]], ...]
 #: The signals that write again when a handler finishes after the watchdog's timeout
 #: record: the metrics added since, and the record with the real outcome.
-_LATE = frozenset(("metrics", "outcome"))
+_LATE = frozenset(("trace", "metrics", "outcome"))
 
 
 def _phase(signals: tuple[Signal, ...], which: str, sampled: bool) -> Phase:
@@ -157,7 +157,8 @@ class Lifecycle:
         self.starters_sampled = _phase(signals, "start", sampled=True)
         self.finishers = _phase(signals, "finish", sampled=False)
         self.finishers_sampled = _phase(signals, "finish", sampled=True)
-        self.finishers_late = tuple((n, f) for n, f in self.finishers if n in _LATE)
+        # From the sampled list: a sampled invocation's trace has a late step too (below).
+        self.finishers_late = tuple((n, f) for n, f in self.finishers_sampled if n in _LATE)
 
     # -- begin ----------------------------------------------------------------
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation | None:

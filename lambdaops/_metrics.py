@@ -145,8 +145,18 @@ class Metrics:
                 )
                 return
             value = number
-        if value - value != 0:  # NaN or infinite
-            _warn(store, name, f"metric {name!r}: value {_short(value)} is not finite; dropped")
+        # One chained comparison: False for NaN, the infinities, and values CloudWatch
+        # rejects (|v| > 2^360) — an int of 5,000 digits would also fail to print in the document.
+        if not -_LIMIT <= value <= _LIMIT:
+            if value - value != 0:
+                _warn(store, name, f"metric {name!r}: value {_short(value)} is not finite; dropped")
+            else:
+                _warn(
+                    store,
+                    name,
+                    f"metric {name!r}: value {_short(value)} is outside CloudWatch's range"
+                    " (±2^360); dropped",
+                )
             return
         metric = store.metrics.get(name)
         if metric is None:
@@ -236,6 +246,10 @@ class Metrics:
     def flush_scope(scope: Scope) -> None:
         for doc in take_documents(scope):
             _output.write("{" + doc + "}")
+
+
+#: PutMetricData: "Values must be in the range of -2^360 to 2^360".
+_LIMIT = 2**360
 
 
 def _plain_number(value: object) -> float | None:

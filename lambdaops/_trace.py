@@ -110,6 +110,13 @@ class TraceSignal:
         state = inv.trace_state
         if state is None:
             return
+        if inv.supersedes is not None:
+            # The late step: the watchdog ended the span from its thread; what only the
+            # handler's thread can undo (its current context) is undone now.
+            release = getattr(_backend, "release", None)
+            if release is not None:
+                release(state)
+            return
         _leave()
         _backend.end(state, inv.result, inv.error, inv.outcome)
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from lambdaops import MetricError, instrument, metrics
+from lambdaops._metrics import _short
 from lambdaops.testing import Capture, LambdaContext
 from tests.emf_spec import datapoints, emf_docs, reference_docs, validate
 
@@ -423,3 +424,29 @@ def test_int_and_float_subclasses_and_decimals_are_numbers(lambdaops_capture: Ca
     assert _warnings(lambdaops_capture) == [
         ("metric 'Complex': value 1j is not a number; dropped", "Complex")
     ]
+
+
+def test_values_outside_cloudwatchs_range_are_dropped_and_the_rest_written(
+    lambdaops_capture: Capture,
+) -> None:
+    """PutMetricData takes -2^360..2^360. An int of 5,000 digits used to fail the whole
+    document (Python will not print it) and lose every metric of the invocation."""
+
+    @instrument
+    def handler(event: Any, context: Any) -> None:
+        metrics.add("Huge", 10**5000)
+        metrics.add("Big", 1e200)
+        metrics.add("Edge", 2**360)  # the bound itself is taken
+        metrics.add("Orders", 3)
+
+    handler({}, LambdaContext())
+    assert _warnings(lambdaops_capture) == [
+        (
+            f"metric 'Huge': value {_short(10**5000)} is outside CloudWatch's range"
+            " (±2^360); dropped",
+            "Huge",
+        ),
+        ("metric 'Big': value 1e+200 is outside CloudWatch's range (±2^360); dropped", "Big"),
+    ]
+    (doc,) = emf_docs(lambdaops_capture.lines)
+    assert (doc["Orders"], doc["Edge"], "Huge" in doc, "Big" in doc) == (3, 2**360, False, False)

@@ -509,3 +509,28 @@ def test_a_hanging_collector_never_carries_the_invocation_past_its_deadline(
     assert [outcome for _, outcome in report["outcomes"]] == outcomes
     assert all(at < 2.0 for at, _ in report["outcomes"])  # each record before the deadline
     assert report["returned_s"] < 2.0
+
+
+def test_a_handler_finishing_after_the_watchdog_leaves_no_span_current(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watchdog ends the handler's span from its own thread at the margin; the handler
+    then finishes before Lambda's deadline. Its thread's context must not keep the ended
+    span: the next invocation would nest under it (and an unsampled one record under it)."""
+
+    @instrument(service="orders", trace_backend="otel", timeout_margin_ms=500)
+    def handler(event: Any, context: Any) -> str:
+        time.sleep(event["sleep_s"])
+        return "ok"
+
+    sampled_header(monkeypatch)
+    assert handler({"sleep_s": 0.7}, LambdaContext(timeout_s=1.0)) == "ok"
+    assert not otel_trace.get_current_span().get_span_context().is_valid
+    second_root, second_parent = sampled_header(monkeypatch)
+    assert handler({"sleep_s": 0}, LambdaContext()) == "ok"
+    first, second = spans.get_finished_spans()
+    assert (first.status.status_code, format(second.context.trace_id, "032x")) == (
+        StatusCode.ERROR,
+        second_root[2:10] + second_root[11:],
+    )
+    assert second.parent is not None and format(second.parent.span_id, "016x") == second_parent

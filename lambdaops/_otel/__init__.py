@@ -55,6 +55,7 @@ __all__ = [
     "finish",
     "generate",
     "generate_async",
+    "release",
     "reset",
     "sdk_entity",
     "settings",
@@ -158,7 +159,7 @@ def _parent(header: str, inv: Any, prefer_w3c: bool) -> Any:
     instrumentation's), else — with ``trace_parent="w3c"`` — the event's ``traceparent``,
     else Lambda's X-Ray header; None if what decides says not sampled."""
     current = otel_trace.get_current_span()
-    if current.get_span_context().is_valid:
+    if current.get_span_context().is_valid and current.is_recording():  # an ended one is not
         return otel_context.get_current()
     if prefer_w3c and inv is not None:
         remote = w3c_parent(inv.event)
@@ -241,7 +242,16 @@ def end(state: State, result: Any, error: BaseException | None, outcome: str | N
                 internal_error("trace.otel.flush", exc)
 
 
-#: Below this, no export is tried: the spans are dropped, the invocation's end is not delayed.
+def release(state: State) -> None:
+    """The handler finished after the watchdog ended its span: detach the span from the
+    handler thread's context, which the watchdog's thread could not (else every later
+    invocation would nest under it, sampled or not)."""
+    if state.thread == threading.get_ident():
+        _detach(state.token)
+
+
+#: Below this, no export is tried: the spans wait for the next flush, the invocation's end is
+#: not delayed.
 MIN_FLUSH_S = 0.01
 
 

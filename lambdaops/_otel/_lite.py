@@ -320,7 +320,7 @@ class LiteProvider(TracerProvider):
         schema_url: str | None = None,
         attributes: Any = None,
     ) -> Tracer:
-        scope = (instrumenting_module_name or "", instrumenting_library_version or "")
+        scope = (str(instrumenting_module_name or ""), str(instrumenting_library_version or ""))
         tracer = self._tracers.get(scope)
         if tracer is None:
             tracer = self._tracers[scope] = LiteTracer(self, scope)

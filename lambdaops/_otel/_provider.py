@@ -18,7 +18,7 @@ from typing import Any
 
 from opentelemetry import trace as otel_trace
 
-from lambdaops._otel import _otlp
+from lambdaops._otel import _http
 from lambdaops._otel._lite import LiteProvider
 from lambdaops._report import internal_error
 from lambdaops._version import __version__
@@ -65,7 +65,7 @@ class BackingOff:
         if 400 <= status < 500 and status not in (408, 429):
             internal_error(
                 "trace.otel.export",
-                ConnectionError(f"OTLP export to {_otlp.endpoint()} refused: HTTP {status}"),
+                ConnectionError(f"OTLP export to {_http.endpoint()} refused: HTTP {status}"),
             )
             return False
         with self._lock:
@@ -78,7 +78,7 @@ class BackingOff:
                 internal_error(
                     "trace.otel.export",
                     ConnectionError(
-                        f"OTLP export to {_otlp.endpoint()} failed ({reason}); spans are dropped"
+                        f"OTLP export to {_http.endpoint()} failed ({reason}); spans are dropped"
                         f" for {self.delay:.0f} s at a time until it answers"
                     ),
                 )
@@ -117,7 +117,7 @@ def own_provider(resource_attributes: dict[str, Any]) -> LiteProvider:
     """The provider lambdaops makes when none is configured, set as the global one."""
     exporter: BackingOff | None
     try:
-        exporter = BackingOff(_otlp.Exporter(_otlp.endpoint(), EXPORT_TIMEOUT_S))
+        exporter = BackingOff(_http.Exporter(_http.endpoint(), EXPORT_TIMEOUT_S))
     except ValueError as exc:  # said once; the spans are dropped
         internal_error("trace.otel.endpoint", exc)
         exporter = None
