@@ -35,6 +35,10 @@ RECORD_FIELDS = frozenset(
         "memory_limit_mb",
         "max_memory_used_mb",
         "estimated_cost_usd",
+        "cpu_ms",
+        "cost_basis",
+        "trace_id",  # with trace_backend="otel"
+        "span_id",
         "trigger",
         "attempt",
         "correlation_id",

@@ -450,3 +450,12 @@ def test_values_outside_cloudwatchs_range_are_dropped_and_the_rest_written(
     ]
     (doc,) = emf_docs(lambdaops_capture.lines)
     assert (doc["Orders"], doc["Edge"], "Huge" in doc, "Big" in doc) == (3, 2**360, False, False)
+
+
+@pytest.mark.parametrize("name", ["cpu_ms", "cost_basis", "trace_id", "span_id"])
+def test_names_the_outcome_record_uses_are_reserved(name: str) -> None:
+    """A metric named like a field of the outcome record would be written twice in the
+    record that carries the invocation's last document (tests/test_schemas.py found cpu_ms)."""
+    with pytest.raises(MetricError) as info:
+        metrics.add(name, 1)
+    assert str(info.value) == f"metric name {name!r} is reserved for the outcome record"

@@ -111,7 +111,8 @@ def _apply(batch: list[tuple[Any, ...]]) -> list[tuple[str, float]]:
         try:
             if kind == "add":
                 metrics.add(name, value, unit=rest[0], resolution=rest[1])
-                if type(value) in (int, float) and math.isfinite(value):
+                # PutMetricData's range: past ±2^360 a value is dropped with a warning
+                if type(value) in (int, float) and math.isfinite(value) and abs(value) <= 2**360:
                     accepted.append((name, value))
             elif kind == "dimension":
                 metrics.dimension(name, value)
