@@ -4,7 +4,8 @@ It implements ``opentelemetry-api``'s ``TracerProvider``/``Tracer``/``Span``, so
 instrumentors (botocore, requests, httpx) and user code trace through it as through
 the SDK, at a fraction of the SDK's cost per span (no sampler objects, no attribute
 copies, no processor chain: issue 17 asks a sampled invocation to cost within 2× of
-the X-Ray backend) and without importing the SDK (~28 ms) or its exporter (~56 ms).
+the X-Ray backend) and without importing the SDK or its exporter (the README's dependency
+table has their import cost).
 
 Lambda decides sampling: a span is recorded only under a sampled parent (the handler's
 span lambdaops opens from Lambda's header, or a remote W3C parent). A span with no

@@ -1,8 +1,8 @@
 """OTLP for lambdaops' own tracer provider: spans encoded as protobuf by hand (posted by
 :mod:`lambdaops._otel._http`).
 
-Why not the SDK's exporter: importing it costs ~52 ms (requests, protobuf; README's
-dependency table) and a request through it ~0.8 ms; the encoding here is the part of the
+Why not the SDK's exporter: importing it (requests, protobuf) costs more than all of
+lambdaops (README's dependency table); the encoding here is the part of the
 OTLP trace protocol lambdaops writes (opentelemetry-proto's ``trace.proto``,
 ``common.proto``, ``resource.proto``), checked against the SDK's own encoder in the
 tests. Strings are masked here when a secret is loaded, as the X-Ray emitter masks its

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import urllib.parse
 from typing import Any
 
 from opentelemetry import trace as otel_trace
@@ -103,10 +102,7 @@ def resource(attributes: dict[str, Any]) -> dict[str, Any]:
         "telemetry.sdk.version": __version__,
         **attributes,
     }
-    for pair in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
-        key, sep, value = pair.partition("=")
-        if sep and key.strip():
-            out[key.strip()] = urllib.parse.unquote(value.strip())
+    out.update(_http.key_values(os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")))
     service = os.environ.get("OTEL_SERVICE_NAME")
     if service:
         out["service.name"] = service
